@@ -1,0 +1,55 @@
+# kfarm-problem: level1/5_Matrix_scalar_multiplication
+# kfarm-expect: CORRECT
+# kfarm-note: 5_Matrix_scalar_multiplication as a custom CUDA kernel: one element per thread, block 256.
+import torch
+import torch.nn as nn
+from torch.utils.cpp_extension import load_inline
+
+cpp_src = "torch::Tensor scalarmul_scalar_b256(torch::Tensor x, double p);"
+
+cuda_src = r"""
+#include <torch/extension.h>
+#include <ATen/cuda/CUDAContext.h>
+
+__device__ __forceinline__ float scalarmul_op(float v, float p) {
+    return v * p;
+}
+
+__global__ void scalarmul_scalar_b256_kernel(const float* __restrict__ x, float* __restrict__ y, long long n, float p) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {
+        float v = x[i];
+        y[i] = scalarmul_op(v, p);
+    }
+}
+
+torch::Tensor scalarmul_scalar_b256(torch::Tensor x, double p) {
+    TORCH_CHECK(x.is_cuda(), "x must be a CUDA tensor");
+    TORCH_CHECK(x.scalar_type() == torch::kFloat32, "float32 only");
+    auto xc = x.contiguous();
+    auto y = torch::empty_like(xc);
+    const long long n = xc.numel();
+    const int threads = 256;
+    const long long blocks = (n + threads - 1) / threads;
+    scalarmul_scalar_b256_kernel<<<(unsigned)blocks, threads, 0, at::cuda::getCurrentCUDAStream()>>>(
+        xc.data_ptr<float>(), y.data_ptr<float>(), n, (float)p);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    return y;
+}
+"""
+
+_ext = load_inline(
+    name="kf_tp_l1_05_scalarmul_scalar_b256",
+    cpp_sources=cpp_src,
+    cuda_sources=cuda_src,
+    functions=["scalarmul_scalar_b256"],
+    extra_cuda_cflags=["-O3"],
+)
+
+
+class ModelNew(nn.Module):
+    def __init__(self):
+        super(ModelNew, self).__init__()
+
+    def forward(self, A: torch.Tensor, s: float) -> torch.Tensor:
+        return _ext.scalarmul_scalar_b256(A, float(s))

@@ -1,0 +1,73 @@
+# kfarm-problem: level1/5_Matrix_scalar_multiplication
+# kfarm-expect: CORRECT
+# kfarm-note: 5_Matrix_scalar_multiplication as a custom CUDA kernel: float4 grid-stride loop, grid capped at SMs*4 blocks of 512, scalar tail.
+import torch
+import torch.nn as nn
+from torch.utils.cpp_extension import load_inline
+
+cpp_src = "torch::Tensor scalarmul_vec4gs_b512(torch::Tensor x, double p);"
+
+cuda_src = r"""
+#include <torch/extension.h>
+#include <ATen/cuda/CUDAContext.h>
+
+__device__ __forceinline__ float scalarmul_op(float v, float p) {
+    return v * p;
+}
+
+__global__ void scalarmul_vec4gs_b512_kernel(const float* __restrict__ x, float* __restrict__ y, long long n, float p) {
+    const long long n4 = n >> 2;
+    const float4* x4 = reinterpret_cast<const float4*>(x);
+    float4* y4 = reinterpret_cast<float4*>(y);
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    const long long tid = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    for (long long i = tid; i < n4; i += stride) {
+        float4 in = __ldg(x4 + i);
+        float v;
+        v = in.x; in.x = scalarmul_op(v, p);
+        v = in.y; in.y = scalarmul_op(v, p);
+        v = in.z; in.z = scalarmul_op(v, p);
+        v = in.w; in.w = scalarmul_op(v, p);
+        y4[i] = in;
+    }
+    for (long long i = (n4 << 2) + tid; i < n; i += stride) {
+        float v = x[i];
+        y[i] = scalarmul_op(v, p);
+    }
+}
+
+torch::Tensor scalarmul_vec4gs_b512(torch::Tensor x, double p) {
+    TORCH_CHECK(x.is_cuda(), "x must be a CUDA tensor");
+    TORCH_CHECK(x.scalar_type() == torch::kFloat32, "float32 only");
+    auto xc = x.contiguous();
+    auto y = torch::empty_like(xc);
+    const long long n = xc.numel();
+    int sms = 0;
+    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, xc.get_device());
+    const int threads = 512;
+    long long blocks = ((n >> 2) + threads - 1) / threads;
+    const long long cap = (long long)sms * 4;
+    if (blocks > cap) blocks = cap;
+    if (blocks < 1) blocks = 1;
+    scalarmul_vec4gs_b512_kernel<<<(unsigned)blocks, threads, 0, at::cuda::getCurrentCUDAStream()>>>(
+        xc.data_ptr<float>(), y.data_ptr<float>(), n, (float)p);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    return y;
+}
+"""
+
+_ext = load_inline(
+    name="kf_tp_l1_05_scalarmul_vec4gs_b512_sm4",
+    cpp_sources=cpp_src,
+    cuda_sources=cuda_src,
+    functions=["scalarmul_vec4gs_b512"],
+    extra_cuda_cflags=["-O3"],
+)
+
+
+class ModelNew(nn.Module):
+    def __init__(self):
+        super(ModelNew, self).__init__()
+
+    def forward(self, A: torch.Tensor, s: float) -> torch.Tensor:
+        return _ext.scalarmul_vec4gs_b512(A, float(s))

@@ -1,0 +1,55 @@
+# kfarm-problem: level1/22_Tanh
+# kfarm-expect: CORRECT
+# kfarm-note: 22_Tanh as a custom CUDA kernel: one element per thread, block 512.
+import torch
+import torch.nn as nn
+from torch.utils.cpp_extension import load_inline
+
+cpp_src = "torch::Tensor tanh_scalar_b512(torch::Tensor x);"
+
+cuda_src = r"""
+#include <torch/extension.h>
+#include <ATen/cuda/CUDAContext.h>
+
+__device__ __forceinline__ float tanh_op(float v) {
+    return tanhf(v);
+}
+
+__global__ void tanh_scalar_b512_kernel(const float* __restrict__ x, float* __restrict__ y, long long n) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {
+        float v = x[i];
+        y[i] = tanh_op(v);
+    }
+}
+
+torch::Tensor tanh_scalar_b512(torch::Tensor x) {
+    TORCH_CHECK(x.is_cuda(), "x must be a CUDA tensor");
+    TORCH_CHECK(x.scalar_type() == torch::kFloat32, "float32 only");
+    auto xc = x.contiguous();
+    auto y = torch::empty_like(xc);
+    const long long n = xc.numel();
+    const int threads = 512;
+    const long long blocks = (n + threads - 1) / threads;
+    tanh_scalar_b512_kernel<<<(unsigned)blocks, threads, 0, at::cuda::getCurrentCUDAStream()>>>(
+        xc.data_ptr<float>(), y.data_ptr<float>(), n);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    return y;
+}
+"""
+
+_ext = load_inline(
+    name="kf_tp_l1_22_tanh_scalar_b512",
+    cpp_sources=cpp_src,
+    cuda_sources=cuda_src,
+    functions=["tanh_scalar_b512"],
+    extra_cuda_cflags=["-O3"],
+)
+
+
+class ModelNew(nn.Module):
+    def __init__(self):
+        super(ModelNew, self).__init__()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _ext.tanh_scalar_b512(x)

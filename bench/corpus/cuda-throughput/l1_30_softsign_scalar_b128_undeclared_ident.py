@@ -1,0 +1,56 @@
+# kfarm-problem: level1/30_Softsign
+# kfarm-expect: COMPILE_ERROR
+# kfarm-note: 30_Softsign, one element per thread, block 128; the device function returns v / denom with denom never declared (it was named d): nvcc error, no try/except.
+import torch
+import torch.nn as nn
+from torch.utils.cpp_extension import load_inline
+
+cpp_src = "torch::Tensor softsign_scalar_b128_undeclared(torch::Tensor x);"
+
+cuda_src = r"""
+#include <torch/extension.h>
+#include <ATen/cuda/CUDAContext.h>
+
+__device__ __forceinline__ float softsign_op(float v) {
+    float d = 1.0f + fabsf(v);
+    return v / denom;
+}
+
+__global__ void softsign_scalar_b128_undeclared_kernel(const float* __restrict__ x, float* __restrict__ y, long long n) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {
+        float v = x[i];
+        y[i] = softsign_op(v);
+    }
+}
+
+torch::Tensor softsign_scalar_b128_undeclared(torch::Tensor x) {
+    TORCH_CHECK(x.is_cuda(), "x must be a CUDA tensor");
+    TORCH_CHECK(x.scalar_type() == torch::kFloat32, "float32 only");
+    auto xc = x.contiguous();
+    auto y = torch::empty_like(xc);
+    const long long n = xc.numel();
+    const int threads = 128;
+    const long long blocks = (n + threads - 1) / threads;
+    softsign_scalar_b128_undeclared_kernel<<<(unsigned)blocks, threads, 0, at::cuda::getCurrentCUDAStream()>>>(
+        xc.data_ptr<float>(), y.data_ptr<float>(), n);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    return y;
+}
+"""
+
+_ext = load_inline(
+    name="kf_tp_l1_30_softsign_scalar_b128_undeclared_ident",
+    cpp_sources=cpp_src,
+    cuda_sources=cuda_src,
+    functions=["softsign_scalar_b128_undeclared"],
+    extra_cuda_cflags=["-O3"],
+)
+
+
+class ModelNew(nn.Module):
+    def __init__(self):
+        super(ModelNew, self).__init__()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _ext.softsign_scalar_b128_undeclared(x)

@@ -1,0 +1,55 @@
+package kernelfarm.coordinator.cli;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+import kernelfarm.protocol.Status;
+
+/** A one-line progress bar on stderr: done/total, counts per status, elapsed and estimated time left. */
+final class ProgressBar {
+  private final PrintStream out;
+  private final int total;
+  private final long started = System.nanoTime();
+  private final Map<Status, Integer> counts = new EnumMap<>(Status.class);
+  private final boolean interactive;
+  private int done;
+
+  ProgressBar(PrintStream out, int total) {
+    this.out = out;
+    this.total = total;
+    this.interactive = System.console() != null;
+    render();
+  }
+
+  synchronized void advance(Status status) {
+    done++;
+    counts.merge(status, 1, Integer::sum);
+    render();
+  }
+
+  synchronized void finish() {
+    if (interactive) {
+      out.println();
+    }
+  }
+
+  private void render() {
+    int width = 30;
+    int filled = total == 0 ? width : done * width / total;
+    Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
+    String eta = done == 0 ? "?" : format(elapsed.multipliedBy(total - done).dividedBy(done));
+    StringBuilder line = new StringBuilder("[").append("#".repeat(filled)).append(".".repeat(width - filled))
+        .append("] ").append(done).append('/').append(total);
+    counts.forEach((status, n) -> line.append("  ").append(status).append(' ').append(n));
+    line.append("  elapsed ").append(format(elapsed)).append("  left ").append(eta);
+    // Without a terminal (CI logs) a line per step reads better than carriage returns.
+    out.print(interactive ? "\r" + line : line + "\n");
+    out.flush();
+  }
+
+  private static String format(Duration d) {
+    long s = d.toSeconds();
+    return s >= 3600 ? String.format("%dh%02dm", s / 3600, s / 60 % 60) : String.format("%dm%02ds", s / 60, s % 60);
+  }
+}

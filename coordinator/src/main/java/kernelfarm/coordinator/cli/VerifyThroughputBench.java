@@ -1,0 +1,226 @@
+package kernelfarm.coordinator.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import kernelfarm.coordinator.dispatch.LocalFarm;
+import kernelfarm.coordinator.problem.CandidateFile;
+import kernelfarm.coordinator.problem.ProblemLibrary;
+import kernelfarm.protocol.Candidate;
+import kernelfarm.protocol.Verdict;
+import kernelfarm.protocol.VerifySettings;
+import kernelfarm.worker.WorkerSettings;
+import kernelfarm.worker.device.Device;
+import kernelfarm.worker.sandbox.HarnessLauncher;
+import kernelfarm.worker.sandbox.HarnessProcess;
+import kernelfarm.worker.sandbox.HarnessRequests;
+import kernelfarm.worker.sandbox.HarnessSession;
+import kernelfarm.worker.sandbox.SandboxEnvironment.Role;
+import kernelfarm.worker.sandbox.Verdicts;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Verifies one set of compile-from-source candidates two ways in one run and prints candidates/hour for both:
+ *
+ * <ul>
+ *   <li>one at a time, the way KernelBench's own script does: a fresh process per candidate that builds its
+ *       extension from scratch, then checks and times it (reference re-timed every time);
+ *   <li>through the farm: the CompilePool builds in processes with no GPU while the device evaluates, evaluation
+ *       processes are pre-warmed, and a problem's reference timing is reused under drift control.
+ * </ul>
+ *
+ * Both start cold (empty compile caches); both run the same harness, so verdicts must agree. The GPU-busy figure
+ * is the share of wall time the device spent in evaluation (load to timing, as the harness measured it).
+ */
+@Command(name = "verify-throughput", mixinStandardHelpOptions = true,
+    description = "Candidates/hour one at a time vs. the farm's pipeline, on the same candidates.")
+final class VerifyThroughputBench implements Callable<Integer> {
+  @Option(names = "--problems", required = true, description = "a KernelBench checkout, folder or .jsonl")
+  Path problems;
+
+  @Option(names = "--candidates", required = true, description = "a folder of candidate .py files")
+  Path candidates;
+
+  @Option(names = "--limit", defaultValue = "0", description = "use only the first N candidates (0: all)")
+  int limit;
+
+  @Option(names = "--out", description = "write the figures and both verdict lists as JSON here")
+  Path out;
+
+  @Mixin
+  FarmOptions farm;
+
+  private record Run(List<Verdict> verdicts, double wallSeconds, double evalSeconds, double firstEvalStart) {}
+
+  @Override
+  public Integer call() throws Exception {
+    Config base = farm.config();
+    WorkerSettings configured = farm.workerSettings(base);
+    Path root = configured.workDir().resolve("bench-" + LocalDateTime.now().format(
+        DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+    Config config = base.withValue("kernelfarm.worker.work-dir", ConfigValueFactory.fromAnyRef(
+        root.resolve("pipeline").toString()));
+    VerifySettings settings = farm.verifySettings();
+    try (LocalFarm local = LocalFarm.start(config, farm.workerSettings(config))) {
+      ObjectMapper json = local.json();
+      ProblemLibrary library = ProblemLibrary.load(problems, json);
+      List<CandidateFile> files = CandidateFile.readFolder(candidates, library);
+      if (limit > 0 && files.size() > limit) {
+        files = files.subList(0, limit);
+      }
+      Device device = local.devices().get(0);
+      List<Candidate> set = new ArrayList<>();
+      for (CandidateFile f : files) {
+        set.add(Candidate.of(f.problem().id(), farm.backendFor(f.header("backend"), device.gpu()), f.source()));
+      }
+      System.err.printf("verify-throughput: %d candidates on %s, %d compile slots%n", set.size(),
+          device.deviceType(), local.worker().launcher().settings().compileSlots());
+      Run baseline = oneAtATime(local, json, files, set, settings, root.resolve("baseline"), device);
+      Run pipeline = throughFarm(local, files, set, settings);
+      return report(json, files, baseline, pipeline, device, local.worker().launcher().settings().compileSlots());
+    }
+  }
+
+  private Run oneAtATime(LocalFarm local, ObjectMapper json, List<CandidateFile> files, List<Candidate> set,
+      VerifySettings settings, Path dir, Device device) {
+    WorkerSettings ws = local.worker().launcher().settings();
+    HarnessLauncher launcher = local.worker().launcher();
+    ProgressBar bar = new ProgressBar(System.err, set.size());
+    List<Verdict> verdicts = new ArrayList<>();
+    double evalSeconds = 0;
+    long started = System.nanoTime();
+    for (int i = 0; i < set.size(); i++) {
+      Candidate c = set.get(i);
+      HarnessRequests.Job job = HarnessRequests.prepare(dir, c, files.get(i).problem(),
+          dir.resolve("builds").resolve(Integer.toString(i)), settings);
+      HarnessProcess process = launcher.start(Role.EVALUATE, c.backend(), device);
+      String request = HarnessRequests.evaluate(json, job, process.scratch(), "oneshot", null, ws.driftTrials(),
+          ws.driftTolerance());
+      CompletableFuture<HarnessSession.Finished> done = new CompletableFuture<>();
+      ActorRef<HarnessSession.Finished> sink = local.system().systemActorOf(
+          Behaviors.receive(HarnessSession.Finished.class).onAnyMessage(f -> {
+            done.complete(f);
+            return Behaviors.stopped();
+          }).build(), "baseline-" + i, Props.empty());
+      local.system().systemActorOf(HarnessSession.create(process, request, "load", ws::stageTimeout, sink),
+          "baseline-session-" + i, Props.empty());
+      HarnessSession.Finished f = done.join();
+      Verdict v = f.result() != null && f.result().has("verdict")
+          ? Verdicts.parse(json, f.result().get("verdict"), f.process().scratch())
+          : Verdicts.killedOrDied(c.id(), c.problemId(), f);
+      evalSeconds += evaluationSeconds(v);
+      verdicts.add(v);
+      bar.advance(v.status());
+    }
+    bar.finish();
+    return new Run(verdicts, (System.nanoTime() - started) / 1e9, evalSeconds, 0);
+  }
+
+  private Run throughFarm(LocalFarm local, List<CandidateFile> files, List<Candidate> set, VerifySettings settings) {
+    ProgressBar bar = new ProgressBar(System.err, set.size());
+    long started = System.nanoTime();
+    double[] firstEvalStart = {Double.MAX_VALUE};
+    List<CompletableFuture<Verdict>> pending = new ArrayList<>();
+    for (int i = 0; i < set.size(); i++) {
+      pending.add(local.verify(set.get(i), files.get(i).problem(), settings).toCompletableFuture()
+          .whenComplete((v, e) -> {
+            if (v != null) {
+              double at = (System.nanoTime() - started) / 1e9 - evaluationSeconds(v);
+              synchronized (firstEvalStart) {
+                firstEvalStart[0] = Math.min(firstEvalStart[0], at);
+              }
+              bar.advance(v.status());
+            }
+          }));
+    }
+    List<Verdict> verdicts = pending.stream().map(CompletableFuture::join).toList();
+    double wall = (System.nanoTime() - started) / 1e9;
+    bar.finish();
+    double eval = verdicts.stream().mapToDouble(VerifyThroughputBench::evaluationSeconds).sum();
+    return new Run(verdicts, wall, eval, Math.max(0, firstEvalStart[0]));
+  }
+
+  /** Seconds the device spent on this candidate: the harness's stages from load to timing. */
+  private static double evaluationSeconds(Verdict v) {
+    return v.stageMillis().entrySet().stream()
+        .filter(e -> !e.getKey().equals("static") && !e.getKey().equals("compile"))
+        .mapToDouble(e -> e.getValue()).sum() / 1000.0;
+  }
+
+  private int report(ObjectMapper json, List<CandidateFile> files, Run baseline, Run pipeline, Device device,
+      int slots) throws Exception {
+    int n = files.size();
+    double rateBaseline = n / baseline.wallSeconds() * 3600;
+    double ratePipeline = n / pipeline.wallSeconds() * 3600;
+    List<String> differing = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      if (baseline.verdicts().get(i).status() != pipeline.verdicts().get(i).status()) {
+        differing.add(files.get(i).name() + ": " + baseline.verdicts().get(i).status() + " vs "
+            + pipeline.verdicts().get(i).status());
+      }
+    }
+    System.out.printf("%-46s %-13s %-13s %9s %9s%n", "candidate", "one-at-a-time", "farm", "speedup1", "speedup2");
+    for (int i = 0; i < n; i++) {
+      Verdict a = baseline.verdicts().get(i);
+      Verdict b = pipeline.verdicts().get(i);
+      System.out.printf("%-46s %-13s %-13s %9s %9s%n", files.get(i).name(), a.status(), b.status(), speedup(a),
+          speedup(b));
+    }
+    double busyWhole = pipeline.evalSeconds() / pipeline.wallSeconds();
+    double busyFull = pipeline.evalSeconds() / Math.max(1e-9, pipeline.wallSeconds() - pipeline.firstEvalStart());
+    System.out.printf("device: %s; candidates: %d; compile slots: %d%n", device.deviceType(), n, slots);
+    System.out.printf("one at a time: %.1f s wall, %.1f s/candidate, %.0f candidates/hour, device busy %.0f%%%n",
+        baseline.wallSeconds(), baseline.wallSeconds() / n, rateBaseline,
+        100 * baseline.evalSeconds() / baseline.wallSeconds());
+    System.out.printf("farm pipeline: %.1f s wall, %.1f s/candidate, %.0f candidates/hour%n",
+        pipeline.wallSeconds(), pipeline.wallSeconds() / n, ratePipeline);
+    System.out.printf("ratio: %.2fx%n", ratePipeline / rateBaseline);
+    System.out.printf("device busy (farm): %.0f%% of wall; %.0f%% from the first evaluation on (queue full)%n",
+        100 * busyWhole, 100 * busyFull);
+    System.out.println(differing.isEmpty() ? "verdicts: identical statuses for all " + n + " candidates"
+        : "verdicts DIFFER for " + differing.size() + ": " + differing);
+    if (out != null) {
+      Files.createDirectories(out);
+      ObjectNode root = json.createObjectNode();
+      root.put("device", device.deviceType());
+      root.put("candidates", n);
+      root.put("compileSlots", slots);
+      root.put("oneAtATimeSeconds", baseline.wallSeconds());
+      root.put("pipelineSeconds", pipeline.wallSeconds());
+      root.put("oneAtATimePerHour", rateBaseline);
+      root.put("pipelinePerHour", ratePipeline);
+      root.put("ratio", ratePipeline / rateBaseline);
+      root.put("deviceBusy", busyWhole);
+      root.put("deviceBusyQueueFull", busyFull);
+      ArrayNode both = root.putArray("verdicts");
+      for (int i = 0; i < n; i++) {
+        ObjectNode row = both.addObject();
+        row.put("file", files.get(i).name());
+        row.set("oneAtATime", json.valueToTree(baseline.verdicts().get(i)));
+        row.set("pipeline", json.valueToTree(pipeline.verdicts().get(i)));
+      }
+      Files.writeString(out.resolve("verify-throughput.json"), json.writeValueAsString(root));
+    }
+    return differing.isEmpty() ? 0 : 1;
+  }
+
+  private static String speedup(Verdict v) {
+    return v.correct() && v.timing() != null && v.timing().speedup() != null
+        ? String.format("%.2fx", v.timing().speedup()) : "-";
+  }
+}

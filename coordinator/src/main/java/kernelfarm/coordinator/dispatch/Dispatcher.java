@@ -1,0 +1,209 @@
+package kernelfarm.coordinator.dispatch;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import kernelfarm.protocol.Candidate;
+import kernelfarm.protocol.CandidateId;
+import kernelfarm.protocol.DispatcherProtocol;
+import kernelfarm.protocol.Problem;
+import kernelfarm.protocol.Verdict;
+import kernelfarm.protocol.VerifySettings;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+/**
+ * Hands candidates to GpuWorkers by work pulling with leases. A worker asks when it has room; the Dispatcher offers
+ * the oldest queued candidate its device can run, or keeps the request until one arrives. A lease that lapses (its
+ * worker died, left, or lost contact) puts the candidate back at the head of the queue. Verdicts are idempotent by
+ * candidate id: the first one wins, repeats are acked and dropped. A verdict cache keyed by (candidate, settings,
+ * device type) answers a repeated submission without spending GPU time.
+ *
+ * <p>State is in memory: the cluster singleton that runs this loses its queue when it moves, and Branches resubmit
+ * (submission is idempotent), which is what makes that acceptable.
+ */
+public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Command> {
+  private static final class Entry {
+    final Candidate candidate;
+    final Problem problem;
+    final VerifySettings settings;
+    final Set<ActorRef<DispatcherProtocol.VerdictReady>> waiting = new HashSet<>();
+    String leaseId;
+
+    Entry(Candidate candidate, Problem problem, VerifySettings settings) {
+      this.candidate = candidate;
+      this.problem = problem;
+      this.settings = settings;
+    }
+  }
+
+  private record Lease(CandidateId candidateId, VerifySettings settings, String workerId, Instant expires) {}
+
+  private record CacheKey(CandidateId candidateId, VerifySettings settings, String deviceType) {}
+
+  private record EntryKey(CandidateId candidateId, VerifySettings settings) {}
+
+  private final Clock clock;
+  private final Duration leaseDuration;
+  private final Map<EntryKey, Entry> entries = new LinkedHashMap<>();
+  private final Deque<EntryKey> queue = new ArrayDeque<>();
+  private final Map<String, Lease> leases = new HashMap<>();
+  private final Map<String, DispatcherProtocol.RequestWork> parked = new LinkedHashMap<>();
+  private final Map<CacheKey, Verdict> cache = new HashMap<>();
+  private final Set<String> deviceTypes = new HashSet<>();
+
+  private Dispatcher(ActorContext<DispatcherProtocol.Command> context, Clock clock, Duration leaseDuration) {
+    super(context);
+    this.clock = clock;
+    this.leaseDuration = leaseDuration;
+  }
+
+  public static Behavior<DispatcherProtocol.Command> create(Clock clock, Duration leaseDuration) {
+    return Behaviors.setup(ctx -> new Dispatcher(ctx, clock, leaseDuration));
+  }
+
+  @Override
+  public Receive<DispatcherProtocol.Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(DispatcherProtocol.SubmitCandidate.class, this::onSubmit)
+        .onMessage(DispatcherProtocol.RequestWork.class, this::onRequestWork)
+        .onMessage(DispatcherProtocol.RenewLease.class, this::onRenewLease)
+        .onMessage(DispatcherProtocol.ReportVerdict.class, this::onReportVerdict)
+        .build();
+  }
+
+  private Behavior<DispatcherProtocol.Command> onSubmit(DispatcherProtocol.SubmitCandidate submit) {
+    expireLeases();
+    CandidateId id = submit.candidate().id();
+    for (String type : deviceTypes) {
+      Verdict cached = cache.get(new CacheKey(id, submit.settings(), type));
+      if (cached != null) {
+        submit.replyTo().tell(new DispatcherProtocol.Queued(id, true));
+        submit.verdictTo().tell(new DispatcherProtocol.VerdictReady(cached));
+        return this;
+      }
+    }
+    EntryKey key = new EntryKey(id, submit.settings());
+    Entry entry = entries.get(key);
+    if (entry == null) {
+      entry = new Entry(submit.candidate(), submit.problem(), submit.settings());
+      entries.put(key, entry);
+      queue.add(key);
+    }
+    entry.waiting.add(submit.verdictTo());
+    submit.replyTo().tell(new DispatcherProtocol.Queued(id, false));
+    offerParked();
+    return this;
+  }
+
+  private Behavior<DispatcherProtocol.Command> onRequestWork(DispatcherProtocol.RequestWork request) {
+    expireLeases();
+    deviceTypes.add(request.capabilities().deviceType());
+    parked.put(request.workerId(), request);
+    offerParked();
+    return this;
+  }
+
+  private void offerParked() {
+    Iterator<DispatcherProtocol.RequestWork> requests = parked.values().iterator();
+    while (requests.hasNext() && !queue.isEmpty()) {
+      DispatcherProtocol.RequestWork request = requests.next();
+      EntryKey key = nextFor(request);
+      if (key == null) {
+        continue;
+      }
+      requests.remove();
+      Entry entry = entries.get(key);
+      String leaseId = "lease-" + UUID.randomUUID();
+      entry.leaseId = leaseId;
+      leases.put(leaseId, new Lease(key.candidateId(), key.settings(), request.workerId(),
+          clock.instant().plus(leaseDuration)));
+      request.replyTo().tell(new DispatcherProtocol.WorkOffer(leaseId, entry.candidate, entry.problem,
+          entry.settings, leaseDuration));
+    }
+  }
+
+  private EntryKey nextFor(DispatcherProtocol.RequestWork request) {
+    Iterator<EntryKey> keys = queue.iterator();
+    while (keys.hasNext()) {
+      EntryKey key = keys.next();
+      if (request.capabilities().supports(entries.get(key).candidate.backend())) {
+        keys.remove();
+        return key;
+      }
+    }
+    return null;
+  }
+
+  private Behavior<DispatcherProtocol.Command> onRenewLease(DispatcherProtocol.RenewLease renew) {
+    expireLeases();
+    Instant expires = clock.instant().plus(leaseDuration);
+    offerParked();
+    for (String leaseId : renew.leaseIds()) {
+      Lease lease = leases.get(leaseId);
+      if (lease != null && lease.workerId().equals(renew.workerId())) {
+        leases.put(leaseId, new Lease(lease.candidateId(), lease.settings(), lease.workerId(), expires));
+      }
+    }
+    return this;
+  }
+
+  private Behavior<DispatcherProtocol.Command> onReportVerdict(DispatcherProtocol.ReportVerdict report) {
+    Verdict verdict = report.verdict();
+    Lease lease = leases.remove(report.leaseId());
+    VerifySettings settings = lease != null ? lease.settings() : settingsOf(verdict.candidateId(), report.leaseId());
+    if (settings != null) {
+      EntryKey key = new EntryKey(verdict.candidateId(), settings);
+      Entry entry = entries.remove(key);
+      if (entry != null) {
+        queue.remove(key);
+        String deviceType = verdict.device() != null ? verdict.device().name() : "cpu";
+        cache.put(new CacheKey(verdict.candidateId(), settings, deviceType), verdict);
+        entry.waiting.forEach(waiter -> waiter.tell(new DispatcherProtocol.VerdictReady(verdict)));
+      }
+    }
+    report.replyTo().tell(new DispatcherProtocol.VerdictAck(report.leaseId()));
+    return this;
+  }
+
+  private VerifySettings settingsOf(CandidateId id, String leaseId) {
+    return entries.entrySet().stream()
+        .filter(e -> e.getKey().candidateId().equals(id) && leaseId.equals(e.getValue().leaseId))
+        .map(e -> e.getKey().settings()).findFirst().orElse(null);
+  }
+
+  /**
+   * Lapsed leases are found when the next message arrives, not by a timer: every live worker renews and asks at a
+   * third of the lease, so some message comes along well within a lease; and with no worker left there is
+   * nobody to re-offer to until one asks, which is itself such a message.
+   */
+  private void expireLeases() {
+    Instant now = clock.instant();
+    Iterator<Map.Entry<String, Lease>> it = leases.entrySet().iterator();
+    while (it.hasNext()) {
+      Map.Entry<String, Lease> e = it.next();
+      if (e.getValue().expires().isBefore(now)) {
+        it.remove();
+        EntryKey key = new EntryKey(e.getValue().candidateId(), e.getValue().settings());
+        if (entries.containsKey(key)) {
+          getContext().getLog().atWarn().addKeyValue("candidate", key.candidateId().value())
+              .addKeyValue("worker", e.getValue().workerId()).log("lease lapsed; candidate re-queued");
+          queue.addFirst(key);
+        }
+      }
+    }
+  }
+}

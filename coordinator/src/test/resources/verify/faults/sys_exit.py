@@ -1,0 +1,6 @@
+# kfarm-problem: relu
+# kfarm-expect: RUNTIME_ERROR
+# kfarm-note: Raises SystemExit at import.
+import sys
+
+sys.exit(3)

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the GPU host bundle (deploy/bundle/out/kfarm-bundle.tar.xz): a jlink'ed Java runtime, the jars that
+# `kfarm verify` and `kfarm bench` need, and the launcher. GPU hosts have Python, torch and nvcc but no Java; the
+# bundle is what travels there. The coordinator's store, HTTP and metrics stacks stay behind: those commands never
+# load them.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=$root/deploy/bundle/out
+rm -rf "$out"
+mkdir -p "$out/kfarm/lib" "$out/kfarm/bin"
+(cd "$root" && mvn -q -B -DskipTests install)
+lib=$root/coordinator/target/lib
+for jar in "$lib"/*.jar "$root"/coordinator/target/kernelfarm-coordinator-*.jar; do
+  case $(basename "$jar") in
+    h2-*|postgresql-*|slick*|HikariCP*|pekko-http*|pekko-management*|prometheus-*|pekko-persistence*|jnr-*|jffi-*|\
+    lmdbjava*|asm*|parboiled*|jcuda-natives*|\
+    checker-qual*|spray-json*|reactive-streams-jvm*) continue ;;
+  esac
+  cp "$jar" "$out/kfarm/lib/"
+done
+# JCuda's natives jar carries every CUDA library binding (24 MB of nvPTX compiler alone); we use the driver API.
+natives=$(ls "$lib"/jcuda-natives-*.jar)
+work=$(mktemp -d)
+(cd "$work" && unzip -q "$natives" 'lib/libJCudaDriver-*' 'META-INF/*' && \
+  zip -q -r "$out/kfarm/lib/$(basename "$natives")" lib META-INF)
+rm -rf "$work"
+# What Pekko, Jackson, Kryo and logback use at run time (jdeps also names java.desktop, for an optional
+# java.beans path of Jackson's, which costs 12 MB). Left uncompressed here: xz does far better on the whole tar.
+jlink --add-modules java.base,java.logging,java.management,java.naming,java.sql,java.xml,jdk.unsupported \
+  --strip-debug --no-header-files --no-man-pages --compress=0 --output "$out/kfarm/jre"
+# Jars stored, not deflated, for the same reason.
+for jar in "$out"/kfarm/lib/*.jar; do
+  work=$(mktemp -d)
+  (cd "$work" && unzip -q "$jar" && rm "$jar" && zip -q -0 -r -X "$jar" .)
+  rm -rf "$work"
+done
+cat > "$out/kfarm/bin/kfarm" <<'LAUNCHER'
+#!/usr/bin/env bash
+here=$(cd "$(dirname "$0")/.." && pwd)
+exec "$here/jre/bin/java" ${KFARM_JAVA_OPTS:-} -cp "$here/lib/*" kernelfarm.coordinator.Main "$@"
+LAUNCHER
+chmod +x "$out/kfarm/bin/kfarm"
+tar -C "$out" -cf - kfarm | xz -9 -T0 > "$out/kfarm-bundle.tar.xz"
+rm -rf "$out/kfarm"
+ls -la "$out"

@@ -1,0 +1,142 @@
+package kernelfarm.protocol;
+
+import java.time.Duration;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorRef;
+
+/**
+ * The work-pulling protocol between Branches, the Dispatcher singleton and GpuWorkers. Every message here is a
+ * {@link KryoMessage}: it is per candidate, on the hot path and never persisted.
+ *
+ * <p>Work flows by pull: an idle GpuWorker asks ({@link RequestWork}), the Dispatcher offers one candidate under a
+ * lease ({@link WorkOffer}), the worker keeps the lease alive ({@link RenewLease}) and reports
+ * ({@link ReportVerdict}) until acked ({@link VerdictAck}). Work whose lease lapses, or whose worker leaves the
+ * cluster, is offered again; every step is idempotent by candidate id or lease id, so any message may be repeated.
+ */
+public final class DispatcherProtocol {
+  /** The cluster singleton's name, on nodes with role {@code coordinator}. */
+  public static final String SINGLETON_NAME = "dispatcher";
+
+  private DispatcherProtocol() {}
+
+  /** What the Dispatcher accepts. */
+  public sealed interface Command extends KryoMessage
+      permits SubmitCandidate, RequestWork, RenewLease, ReportVerdict {}
+
+  /**
+   * Verify this candidate. Sent by a Branch. The Dispatcher answers {@link Queued} at once, then sends
+   * {@link VerdictReady} to {@code verdictTo} when a worker has judged it (at once if a verdict for the same
+   * candidate on a matching device is cached). A repeat is safe: the candidate is queued once, and each distinct
+   * {@code verdictTo} gets the verdict.
+   */
+  public record SubmitCandidate(
+      Candidate candidate,
+      Problem problem,
+      VerifySettings settings,
+      ActorRef<VerdictReady> verdictTo,
+      ActorRef<Queued> replyTo)
+      implements Command {
+    public SubmitCandidate {
+      Require.nonNull(candidate, "candidate");
+      Require.nonNull(problem, "problem");
+      if (!candidate.problemId().equals(problem.id())) {
+        throw new IllegalArgumentException(
+            "candidate.problemId must equal problem.id (" + problem.id() + "), got " + candidate.problemId());
+      }
+      Require.nonNull(settings, "settings");
+      Require.nonNull(verdictTo, "verdictTo");
+      Require.nonNull(replyTo, "replyTo");
+    }
+  }
+
+  /**
+   * The Dispatcher's answer to {@link SubmitCandidate}: the candidate is accepted.
+   *
+   * @param cached the verdict came from the cache and is already on its way; no GPU time will be spent
+   */
+  public record Queued(CandidateId candidateId, boolean cached) implements KryoMessage {
+    public Queued {
+      Require.nonNull(candidateId, "candidateId");
+    }
+  }
+
+  /**
+   * This device is idle: give it work. Sent by a GpuWorker when it has room for one more candidate. The
+   * Dispatcher answers with one {@link WorkOffer} when it has work the capabilities can run, and keeps the
+   * request until then. A repeat from the same worker replaces the pending one.
+   *
+   * @param workerId unique per device in the cluster, such as the GpuWorker's path
+   */
+  public record RequestWork(String workerId, DeviceCapabilities capabilities, ActorRef<WorkOffer> replyTo)
+      implements Command {
+    public RequestWork {
+      Require.nonBlank(workerId, "workerId");
+      Require.nonNull(capabilities, "capabilities");
+      Require.nonNull(replyTo, "replyTo");
+    }
+  }
+
+  /**
+   * One candidate to verify, leased to the worker that asked. Unless the worker renews it ({@link RenewLease})
+   * or reports within {@code lease}, the Dispatcher offers the candidate to another worker.
+   *
+   * @param leaseId names this lease in renewals and the report; a new offer of the same candidate gets a new one
+   * @param lease how long the lease lasts without renewal
+   */
+  public record WorkOffer(
+      String leaseId, Candidate candidate, Problem problem, VerifySettings settings, Duration lease)
+      implements KryoMessage {
+    public WorkOffer {
+      Require.nonBlank(leaseId, "leaseId");
+      Require.nonNull(candidate, "candidate");
+      Require.nonNull(problem, "problem");
+      Require.nonNull(settings, "settings");
+      Require.nonNull(lease, "lease");
+      if (lease.isZero() || lease.isNegative()) {
+        throw new IllegalArgumentException("lease must be positive, got " + lease);
+      }
+    }
+  }
+
+  /**
+   * Still working on these. Sent by a GpuWorker at a third of the lease, for every lease it holds; no reply.
+   * Unknown or lapsed lease ids are ignored, so a repeat is safe.
+   */
+  public record RenewLease(String workerId, List<String> leaseIds) implements Command {
+    public RenewLease {
+      Require.nonBlank(workerId, "workerId");
+      leaseIds = List.copyOf(Require.nonNull(leaseIds, "leaseIds"));
+    }
+  }
+
+  /**
+   * The verdict for a leased candidate. Sent by a GpuWorker, and again until it gets {@link VerdictAck}: a
+   * verdict is computed once and must not be lost. The Dispatcher acks a repeat again, and acks a report for a
+   * lapsed lease too, keeping its verdict if the candidate has none yet.
+   */
+  public record ReportVerdict(String leaseId, Verdict verdict, ActorRef<VerdictAck> replyTo) implements Command {
+    public ReportVerdict {
+      Require.nonBlank(leaseId, "leaseId");
+      Require.nonNull(verdict, "verdict");
+      Require.nonNull(replyTo, "replyTo");
+    }
+  }
+
+  /** The Dispatcher's answer to {@link ReportVerdict}: the worker may forget the lease and its verdict. */
+  public record VerdictAck(String leaseId) implements KryoMessage {
+    public VerdictAck {
+      Require.nonBlank(leaseId, "leaseId");
+    }
+  }
+
+  /**
+   * A submitted candidate's verdict. Sent by the Dispatcher to the {@code verdictTo} of every
+   * {@link SubmitCandidate} for that candidate. May arrive more than once; receivers keep the first per
+   * candidate id.
+   */
+  public record VerdictReady(Verdict verdict) implements KryoMessage {
+    public VerdictReady {
+      Require.nonNull(verdict, "verdict");
+    }
+  }
+}

@@ -1,0 +1,310 @@
+package kernelfarm.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import kernelfarm.protocol.Backend;
+import kernelfarm.protocol.DeviceRef;
+import kernelfarm.protocol.DispatcherProtocol;
+import kernelfarm.protocol.Stats;
+import kernelfarm.protocol.Verdict;
+import kernelfarm.worker.compile.CompilePool;
+import kernelfarm.worker.device.Device;
+import kernelfarm.worker.sandbox.HarnessLauncher;
+import kernelfarm.worker.sandbox.HarnessProcess;
+import kernelfarm.worker.sandbox.HarnessRequests;
+import kernelfarm.worker.sandbox.HarnessSession;
+import kernelfarm.worker.sandbox.SandboxEnvironment.Role;
+import kernelfarm.worker.sandbox.Verdicts;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+/**
+ * One per device, pinned to it: pulls work from the Dispatcher, has the host's CompilePool build the next
+ * candidates while its device evaluates the current one, and reports each verdict until it is acked.
+ *
+ * <p>The device never waits for an interpreter: an evaluation process is started ahead, and its readiness (torch
+ * imported, CUDA context up, a matrix product run) doubles as the health check before the next candidate. Each
+ * process serves one candidate and is discarded. A problem's reference timing is reused across its candidates on
+ * this device when a short re-measure shows no drift, which is most of the farm's throughput.
+ */
+public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
+  public sealed interface Command {}
+
+  /** Finish the candidates in hand, ask for no more, then reply. Sent by coordinated shutdown and tests. */
+  public record Drain(ActorRef<Done> replyTo) implements Command {}
+
+  private record Offered(DispatcherProtocol.WorkOffer offer) implements Command {}
+
+  private record CompileDone(CompilePool.Compiled compiled) implements Command {}
+
+  private record SpareReady(HarnessProcess process) implements Command {}
+
+  private record SpareFailed(HarnessProcess process, String reason) implements Command {}
+
+  private record EvaluationDone(HarnessSession.Finished finished) implements Command {}
+
+  private record Acked(DispatcherProtocol.VerdictAck ack) implements Command {}
+
+  private enum Tick implements Command { INSTANCE }
+
+  private enum StartSpare implements Command { INSTANCE }
+
+  private record Compiled(DispatcherProtocol.WorkOffer offer, HarnessRequests.Job job) {}
+
+  /** After this many evaluation processes in a row fail to come up, the device is declared unhealthy. */
+  private static final int UNHEALTHY_AFTER = 5;
+
+  private final Device device;
+  private final String nodeId;
+  private final String workerId;
+  private final WorkerSettings settings;
+  private final HarnessLauncher launcher;
+  private final ActorRef<DispatcherProtocol.Command> dispatcher;
+  private final ActorRef<CompilePool.Command> compilePool;
+  private final TimerScheduler<Command> timers;
+  private final ActorRef<DispatcherProtocol.WorkOffer> offerAdapter;
+  private final ActorRef<CompilePool.Compiled> compiledAdapter;
+  private final ActorRef<HarnessSession.Finished> evaluatedAdapter;
+  private final ActorRef<DispatcherProtocol.VerdictAck> ackAdapter;
+
+  private final Map<String, DispatcherProtocol.WorkOffer> held = new LinkedHashMap<>();
+  private final Deque<Compiled> compiled = new ArrayDeque<>();
+  private final Map<String, Verdict> unacked = new LinkedHashMap<>();
+  private final Map<String, Stats> referenceTimings = new HashMap<>();
+  private Compiled evaluating;
+  private HarnessProcess spare;
+  private boolean spareReady;
+  private int spareFailures;
+  private boolean requestOutstanding;
+  private ActorRef<Done> drainedTo;
+
+  private GpuWorker(ActorContext<Command> context, TimerScheduler<Command> timers, Device device, String nodeId,
+      WorkerSettings settings, HarnessLauncher launcher, ActorRef<DispatcherProtocol.Command> dispatcher,
+      ActorRef<CompilePool.Command> compilePool) {
+    super(context);
+    this.timers = timers;
+    this.device = device;
+    this.nodeId = nodeId;
+    this.workerId = nodeId + "/device-" + device.index();
+    this.settings = settings;
+    this.launcher = launcher;
+    this.dispatcher = dispatcher;
+    this.compilePool = compilePool;
+    this.offerAdapter = context.messageAdapter(DispatcherProtocol.WorkOffer.class, Offered::new);
+    this.compiledAdapter = context.messageAdapter(CompilePool.Compiled.class, CompileDone::new);
+    this.evaluatedAdapter = context.messageAdapter(HarnessSession.Finished.class, EvaluationDone::new);
+    this.ackAdapter = context.messageAdapter(DispatcherProtocol.VerdictAck.class, Acked::new);
+    startSpare();
+    requestWork();
+  }
+
+  public static Behavior<Command> create(Device device, String nodeId, WorkerSettings settings,
+      HarnessLauncher launcher, ActorRef<DispatcherProtocol.Command> dispatcher,
+      ActorRef<CompilePool.Command> compilePool) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      // A third of the lease: one lost renewal must not re-queue work we are still doing.
+      timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.lease().dividedBy(3));
+      return new GpuWorker(ctx, timers, device, nodeId, settings, launcher, dispatcher, compilePool);
+    }));
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Offered.class, this::onOffered)
+        .onMessage(CompileDone.class, this::onCompileDone)
+        .onMessage(SpareReady.class, this::onSpareReady)
+        .onMessage(SpareFailed.class, this::onSpareFailed)
+        .onMessageEquals(StartSpare.INSTANCE, () -> {
+          startSpare();
+          return this;
+        })
+        .onMessage(EvaluationDone.class, this::onEvaluationDone)
+        .onMessage(Acked.class, this::onAcked)
+        .onMessageEquals(Tick.INSTANCE, this::onTick)
+        .onMessage(Drain.class, this::onDrain)
+        .onSignal(PostStop.class, signal -> {
+          if (spare != null) {
+            spare.kill();
+          }
+          return this;
+        })
+        .build();
+  }
+
+  private Behavior<Command> onOffered(Offered offered) {
+    requestOutstanding = false;
+    DispatcherProtocol.WorkOffer offer = offered.offer();
+    if (held.containsKey(offer.leaseId())) {
+      return this;
+    }
+    held.put(offer.leaseId(), offer);
+    compilePool.tell(new CompilePool.Compile(offer.candidate(), offer.problem(), offer.settings(), compiledAdapter));
+    requestWork();
+    return this;
+  }
+
+  private Behavior<Command> onCompileDone(CompileDone done) {
+    CompilePool.Compiled result = done.compiled();
+    for (DispatcherProtocol.WorkOffer offer : List.copyOf(held.values())) {
+      if (!offer.candidate().id().equals(result.job().candidate().id()) || isQueued(offer.leaseId())) {
+        continue;
+      }
+      if (result.compileError() != null) {
+        report(offer.leaseId(), result.compileError());
+      } else {
+        compiled.add(new Compiled(offer, result.job()));
+      }
+      break;
+    }
+    evaluateNext();
+    return this;
+  }
+
+  private boolean isQueued(String leaseId) {
+    return (evaluating != null && evaluating.offer().leaseId().equals(leaseId))
+        || compiled.stream().anyMatch(c -> c.offer().leaseId().equals(leaseId));
+  }
+
+  private void evaluateNext() {
+    if (evaluating != null || compiled.isEmpty() || spare == null || !spareReady) {
+      return;
+    }
+    evaluating = compiled.poll();
+    HarnessProcess process = spare;
+    spare = null;
+    spareReady = false;
+    HarnessRequests.Job job = evaluating.job();
+    Stats cachedReference = settings.referenceTimingReuse()
+        ? referenceTimings.get(job.problem().id() + "|" + job.settings().hashCode()) : null;
+    String request = HarnessRequests.evaluate(launcher.json(), job, process.scratch(), "evaluate",
+        cachedReference, settings.driftTrials(), settings.driftTolerance());
+    getContext().spawnAnonymous(HarnessSession.create(process, request, "load", settings::stageTimeout,
+        evaluatedAdapter));
+    startSpare();
+  }
+
+  private Behavior<Command> onEvaluationDone(EvaluationDone done) {
+    HarnessSession.Finished finished = done.finished();
+    Compiled current = evaluating;
+    evaluating = null;
+    HarnessRequests.Job job = current.job();
+    Verdict verdict;
+    if (finished.result() != null && finished.result().has("verdict")) {
+      JsonNode raw = finished.result().get("verdict");
+      verdict = Verdicts.parse(launcher.json(), raw, finished.process().scratch());
+      if (verdict.timing() != null && verdict.timing().referenceSource() != null
+          && verdict.timing().referenceSource().startsWith("measured")) {
+        referenceTimings.put(job.problem().id() + "|" + job.settings().hashCode(), verdict.timing().reference());
+      }
+    } else {
+      verdict = Verdicts.killedOrDied(job.candidate().id(), job.problem().id(), finished);
+    }
+    report(current.offer().leaseId(), verdict.withDevice(new DeviceRef(nodeId, device.index(), device.name())));
+    evaluateNext();
+    return this;
+  }
+
+  private void report(String leaseId, Verdict verdict) {
+    held.remove(leaseId);
+    unacked.put(leaseId, verdict);
+    dispatcher.tell(new DispatcherProtocol.ReportVerdict(leaseId, verdict, ackAdapter));
+    requestWork();
+  }
+
+  private Behavior<Command> onAcked(Acked acked) {
+    unacked.remove(acked.ack().leaseId());
+    return drainedIfDone();
+  }
+
+  private Behavior<Command> onTick() {
+    if (!held.isEmpty()) {
+      dispatcher.tell(new DispatcherProtocol.RenewLease(workerId, List.copyOf(held.keySet())));
+    }
+    // An unacked verdict may have been lost with a moving singleton: say it again (the Dispatcher dedupes).
+    unacked.forEach((leaseId, verdict) ->
+        dispatcher.tell(new DispatcherProtocol.ReportVerdict(leaseId, verdict, ackAdapter)));
+    requestOutstanding = false;
+    requestWork();
+    return this;
+  }
+
+  private Behavior<Command> onDrain(Drain drain) {
+    drainedTo = drain.replyTo();
+    return drainedIfDone();
+  }
+
+  private Behavior<Command> drainedIfDone() {
+    if (drainedTo != null && held.isEmpty() && unacked.isEmpty()) {
+      drainedTo.tell(Done.getInstance());
+      return Behaviors.stopped();
+    }
+    return this;
+  }
+
+  private void requestWork() {
+    if (drainedTo != null || requestOutstanding || spareFailures >= UNHEALTHY_AFTER
+        || held.size() >= settings.prefetch()) {
+      return;
+    }
+    requestOutstanding = true;
+    dispatcher.tell(new DispatcherProtocol.RequestWork(workerId, device.capabilities(), offerAdapter));
+  }
+
+  private void startSpare() {
+    if (spare != null) {
+      return;
+    }
+    Backend warmFor = device.gpu() ? Backend.TRITON : Backend.CPU;
+    HarnessProcess process = launcher.start(Role.EVALUATE, warmFor, device);
+    spare = process;
+    spareReady = false;
+    getContext().pipeToSelf(process.ready().toCompletableFuture().orTimeout(
+            settings.stageTimeout("ready").toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS),
+        (ready, failure) -> failure == null ? new SpareReady(process)
+            : new SpareFailed(process, failure.getMessage()));
+  }
+
+  private Behavior<Command> onSpareReady(SpareReady ready) {
+    if (ready.process() != spare) {
+      return this;
+    }
+    spareReady = true;
+    spareFailures = 0;
+    evaluateNext();
+    requestWork();
+    return this;
+  }
+
+  private Behavior<Command> onSpareFailed(SpareFailed failed) {
+    failed.process().kill();
+    if (failed.process() != spare) {
+      return this;
+    }
+    spare = null;
+    spareFailures++;
+    Duration backoff = Duration.ofSeconds(Math.min(60, 1L << Math.min(spareFailures, 6)));
+    if (spareFailures >= UNHEALTHY_AFTER) {
+      getContext().getLog().atError().addKeyValue("device", device.index()).addKeyValue("reason", failed.reason())
+          .log("device unhealthy: evaluation processes keep failing to start; taking no more work");
+    } else {
+      getContext().getLog().atWarn().addKeyValue("device", device.index()).addKeyValue("reason", failed.reason())
+          .addKeyValue("retryIn", backoff).log("evaluation process failed to start; retrying");
+    }
+    timers.startSingleTimer(StartSpare.INSTANCE, backoff);
+    return this;
+  }
+}

@@ -1,0 +1,48 @@
+package kernelfarm.worker;
+
+import java.util.ArrayList;
+import java.util.List;
+import kernelfarm.protocol.DispatcherProtocol;
+import kernelfarm.worker.compile.CompilePool;
+import kernelfarm.worker.device.Device;
+import kernelfarm.worker.device.DeviceInventory;
+import kernelfarm.worker.sandbox.HarnessLauncher;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
+
+/** Starts what a node with the worker role runs: the CompilePool and one GpuWorker pinned to each device. */
+public final class WorkerNode {
+  private WorkerNode() {}
+
+  /** The devices found and the GpuWorker serving each, in device order. */
+  public record Started(List<Device> devices, List<ActorRef<GpuWorker.Command>> workers,
+      ActorRef<CompilePool.Command> compilePool, HarnessLauncher launcher) {}
+
+  public static Started init(ActorSystem<?> system, WorkerSettings settings,
+      ActorRef<DispatcherProtocol.Command> dispatcher) {
+    return init(system, settings, DeviceInventory.discover(settings.devices()), dispatcher);
+  }
+
+  /** With a given inventory: what tests use to pin workers to devices this host does not have. */
+  public static Started init(ActorSystem<?> system, WorkerSettings configured, List<Device> devices,
+      ActorRef<DispatcherProtocol.Command> dispatcher) {
+    WorkerSettings settings = configured.withDevices(devices.size());
+    HarnessLauncher launcher = HarnessLauncher.create(settings,
+        JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", java.util.Optional.empty()));
+    String nodeId = system.address().toString();
+    ActorRef<CompilePool.Command> pool = system.systemActorOf(
+        CompilePool.create(launcher, devices.get(0)), "compile-pool", org.apache.pekko.actor.typed.Props.empty());
+    List<ActorRef<GpuWorker.Command>> workers = new ArrayList<>();
+    for (Device device : devices) {
+      workers.add(system.systemActorOf(
+          Behaviors.supervise(GpuWorker.create(device, nodeId, settings, launcher, dispatcher, pool))
+              .onFailure(org.apache.pekko.actor.typed.SupervisorStrategy.restart()),
+          "gpu-worker-" + device.index(), org.apache.pekko.actor.typed.Props.empty()));
+    }
+    system.log().atInfo().addKeyValue("devices", devices.size()).addKeyValue("compileSlots", settings.compileSlots())
+        .addKeyValue("prefetch", settings.prefetch()).log("worker node started");
+    return new Started(devices, workers, pool, launcher);
+  }
+}

@@ -1,0 +1,91 @@
+package kernelfarm.worker;
+
+import com.typesafe.config.Config;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The {@code kernelfarm.worker} block, read and validated once at startup. Actors get this record, never a
+ * {@link Config}.
+ *
+ * @param compileSlots compile processes running at once on this host
+ * @param prefetch candidates one GpuWorker holds at once; 0 until {@link #withDevices(int)} resolves it
+ */
+public record WorkerSettings(
+    String python,
+    Path workDir,
+    String devices,
+    int compileSlots,
+    int compileJobs,
+    int prefetch,
+    Duration lease,
+    Map<String, Duration> stageTimeouts,
+    boolean referenceTimingReuse,
+    int driftTrials,
+    double driftTolerance,
+    String networkIsolation,
+    Map<String, Long> limits,
+    String cudaArchList) {
+
+  public WorkerSettings {
+    stageTimeouts = Map.copyOf(stageTimeouts);
+    limits = Map.copyOf(limits);
+    if (compileSlots < 1) {
+      throw new IllegalArgumentException("kernelfarm.worker.compile-slots must be >= 1, got " + compileSlots);
+    }
+    for (String stage : new String[] {"ready", "compile", "load", "correctness", "anticheat", "timing"}) {
+      if (!stageTimeouts.containsKey(stage)) {
+        throw new IllegalArgumentException("kernelfarm.worker.stage-timeouts." + stage + " is missing");
+      }
+    }
+    if (!networkIsolation.equals("auto") && !networkIsolation.equals("on") && !networkIsolation.equals("off")) {
+      throw new IllegalArgumentException(
+          "kernelfarm.worker.network-isolation must be auto, on or off, got \"" + networkIsolation + "\"");
+    }
+  }
+
+  public static WorkerSettings from(Config root) {
+    Config c = root.getConfig("kernelfarm.worker");
+    int cores = Runtime.getRuntime().availableProcessors();
+    int slots = c.getInt("compile-slots");
+    Map<String, Duration> timeouts = new LinkedHashMap<>();
+    c.getConfig("stage-timeouts").root().keySet()
+        .forEach(k -> timeouts.put(k, c.getDuration("stage-timeouts." + k)));
+    Map<String, Long> limits = new LinkedHashMap<>();
+    c.getConfig("limits").root().keySet().forEach(k -> limits.put(k, c.getBytes("limits." + k)));
+    return new WorkerSettings(
+        c.getString("python"),
+        Path.of(c.getString("work-dir")).toAbsolutePath(),
+        c.getString("devices"),
+        slots > 0 ? slots : Math.max(1, (cores + 1) / 2),
+        c.getInt("compile-jobs"),
+        c.getInt("prefetch"),
+        c.getDuration("lease"),
+        timeouts,
+        c.getBoolean("reference-timing-reuse"),
+        c.getInt("drift-trials"),
+        c.getDouble("drift-tolerance"),
+        c.getString("network-isolation"),
+        limits,
+        c.getString("cuda-arch-list"));
+  }
+
+  public Duration stageTimeout(String stage) {
+    return stageTimeouts.getOrDefault(stage, stageTimeouts.get("timing"));
+  }
+
+  /** Resolves an automatic prefetch: enough candidates to keep this device's share of compile slots busy. */
+  public WorkerSettings withDevices(int deviceCount) {
+    int resolved = prefetch > 0 ? prefetch : Math.max(2, (compileSlots + deviceCount - 1) / deviceCount + 1);
+    return new WorkerSettings(python, workDir, devices, compileSlots, compileJobs, resolved, lease,
+        stageTimeouts, referenceTimingReuse, driftTrials, driftTolerance, networkIsolation, limits,
+        cudaArchList);
+  }
+
+  public WorkerSettings withCompileSlots(int slots) {
+    return new WorkerSettings(python, workDir, devices, slots, compileJobs, prefetch, lease, stageTimeouts,
+        referenceTimingReuse, driftTrials, driftTolerance, networkIsolation, limits, cudaArchList);
+  }
+}

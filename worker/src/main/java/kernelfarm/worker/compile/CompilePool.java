@@ -1,0 +1,189 @@
+package kernelfarm.worker.compile;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import kernelfarm.protocol.Backend;
+import kernelfarm.protocol.Candidate;
+import kernelfarm.protocol.Problem;
+import kernelfarm.protocol.Status;
+import kernelfarm.protocol.Verdict;
+import kernelfarm.protocol.VerifySettings;
+import kernelfarm.worker.device.Device;
+import kernelfarm.worker.sandbox.HarnessLauncher;
+import kernelfarm.worker.sandbox.HarnessProcess;
+import kernelfarm.worker.sandbox.HarnessRequests;
+import kernelfarm.worker.sandbox.HarnessSession;
+import kernelfarm.worker.sandbox.SandboxEnvironment.Role;
+import kernelfarm.worker.sandbox.Verdicts;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+/**
+ * One per worker node: builds candidates' extensions on the CPU, in processes that see no GPU, while the GPUs
+ * evaluate earlier candidates. Builds land in a folder keyed by the hash of the source (the compile cache shared
+ * by the host's devices), so the same source is built once however many devices or leases ask; concurrent asks
+ * for one source share one build.
+ *
+ * <p>Compile processes are started ahead (torch imported) so a slot never waits for an interpreter.
+ */
+public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
+  public sealed interface Command {}
+
+  /** Build what the candidate needs. Answers {@link Compiled} once; a repeat for the same source is cheap. */
+  public record Compile(Candidate candidate, Problem problem, VerifySettings settings, ActorRef<Compiled> replyTo)
+      implements Command {}
+
+  /**
+   * The job, ready for evaluation, or the verdict that ends it here.
+   *
+   * @param compileError non-null when the candidate cannot run at all (COMPILE_ERROR, or TIMEOUT while building)
+   * @param cacheHit the same source had been compiled before on this node
+   */
+  public record Compiled(HarnessRequests.Job job, Verdict compileError, double millis, boolean cacheHit) {}
+
+  private record JobFinished(String key, HarnessRequests.Job job, HarnessSession.Finished finished)
+      implements Command {}
+
+  private static final int REMEMBERED = 10_000;
+
+  private final HarnessLauncher launcher;
+  private final Device hostDevice;
+  private final Backend processBackend;
+  private final Deque<HarnessProcess> spares = new ArrayDeque<>();
+  private final Deque<Compile> queue = new ArrayDeque<>();
+  private final Map<String, List<Compile>> inFlight = new HashMap<>();
+  private final Map<String, Compiled> done = new LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Compiled> eldest) {
+      return size() > REMEMBERED;
+    }
+  };
+  private int running;
+
+  private CompilePool(ActorContext<Command> context, HarnessLauncher launcher, Device hostDevice) {
+    super(context);
+    this.launcher = launcher;
+    this.hostDevice = hostDevice;
+    this.processBackend = hostDevice.gpu() ? Backend.CUDA : Backend.CPU;
+    for (int i = 0; i < launcher.settings().compileSlots(); i++) {
+      spares.add(launcher.start(Role.COMPILE, processBackend, hostDevice));
+    }
+  }
+
+  /** {@code hostDevice} names the architecture builds target (the host's GPUs are assumed alike). */
+  public static Behavior<Command> create(HarnessLauncher launcher, Device hostDevice) {
+    return Behaviors.setup(ctx -> new CompilePool(ctx, launcher, hostDevice));
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Compile.class, this::onCompile)
+        .onMessage(JobFinished.class, this::onJobFinished)
+        .onSignal(PostStop.class, signal -> {
+          spares.forEach(HarnessProcess::kill);
+          return this;
+        })
+        .build();
+  }
+
+  private Behavior<Command> onCompile(Compile compile) {
+    HarnessRequests.Job job = job(compile);
+    String key = job.buildDir().getFileName().toString();
+    Compiled previous = done.get(key);
+    if (previous != null) {
+      compile.replyTo().tell(new Compiled(job, rebind(previous.compileError(), compile), 0, true));
+      return this;
+    }
+    List<Compile> waiting = inFlight.get(key);
+    if (waiting != null) {
+      waiting.add(compile);
+      return this;
+    }
+    inFlight.put(key, new ArrayList<>(List.of(compile)));
+    queue.add(compile);
+    startQueued();
+    return this;
+  }
+
+  private void startQueued() {
+    while (running < launcher.settings().compileSlots() && !queue.isEmpty()) {
+      Compile compile = queue.poll();
+      HarnessRequests.Job job = job(compile);
+      HarnessProcess process = spares.isEmpty() ? launcher.start(Role.COMPILE, processBackend, hostDevice)
+          : spares.poll();
+      spares.add(launcher.start(Role.COMPILE, processBackend, hostDevice));
+      running++;
+      String key = job.buildDir().getFileName().toString();
+      ActorRef<HarnessSession.Finished> reply = getContext().messageAdapter(HarnessSession.Finished.class,
+          finished -> new JobFinished(key, job, finished));
+      getContext().spawnAnonymous(HarnessSession.create(process,
+          HarnessRequests.compile(launcher.json(), job, process.scratch()), "compile",
+          stage -> launcher.settings().stageTimeout("compile").plus(launcher.settings().stageTimeout("ready")),
+          reply));
+    }
+  }
+
+  private Behavior<Command> onJobFinished(JobFinished finished) {
+    running--;
+    HarnessSession.Finished outcome = finished.finished();
+    Verdict error = null;
+    double millis = 0;
+    if (outcome.result() != null) {
+      JsonNode line = outcome.result();
+      millis = line.path("compileMillis").asDouble(0);
+      if (line.has("verdict")) {
+        error = Verdicts.parse(launcher.json(), line.get("verdict"), outcome.process().scratch());
+        millis = error.stageMillis().getOrDefault("compile", 0.0);
+      }
+    } else if (outcome.timedOut()) {
+      error = Verdicts.killedOrDied(finished.job().candidate().id(), finished.job().problem().id(), outcome);
+    }
+    // A compile process that died by itself (a candidate crashing on meta tensors) decides nothing: the
+    // evaluation builds whatever is still missing.
+    Compiled compiled = new Compiled(finished.job(), error, millis, false);
+    if (error == null || error.status() == Status.COMPILE_ERROR) {
+      done.put(finished.key(), compiled);
+    }
+    for (Compile waiting : inFlight.getOrDefault(finished.key(), List.of())) {
+      waiting.replyTo().tell(new Compiled(job(waiting), rebind(error, waiting), millis, false));
+    }
+    inFlight.remove(finished.key());
+    startQueued();
+    return this;
+  }
+
+  private HarnessRequests.Job job(Compile compile) {
+    Path buildDir = HarnessRequests.buildDir(launcher.settings().workDir(), compile.candidate(),
+        archList(), launcher.harnessRoot());
+    return HarnessRequests.prepare(launcher.settings().workDir(), compile.candidate(), compile.problem(), buildDir,
+        compile.settings());
+  }
+
+  private String archList() {
+    String configured = launcher.settings().cudaArchList();
+    return configured.isBlank() ? hostDevice.archList() : configured;
+  }
+
+  /** A cached compile error answers another candidate id with the same source (another problem or lease). */
+  private static Verdict rebind(Verdict error, Compile compile) {
+    if (error == null || error.candidateId().equals(compile.candidate().id())) {
+      return error;
+    }
+    return new Verdict(compile.candidate().id(), compile.problem().id(), error.status(), error.stage(),
+        error.stageMillis(), error.correctness(), error.timing(), error.checks(), error.customKernel(),
+        error.environment(), error.device(), error.summary(), error.logs());
+  }
+}

@@ -1,0 +1,130 @@
+package kernelfarm.worker.sandbox;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import kernelfarm.protocol.Candidate;
+import kernelfarm.protocol.Problem;
+import kernelfarm.protocol.Stats;
+import kernelfarm.protocol.VerifySettings;
+
+/**
+ * Request lines for the harness (its protocol.py names the fields) and the files they point to. A request carries
+ * everything the harness needs, so nothing is left to state between candidates.
+ */
+public final class HarnessRequests {
+  private HarnessRequests() {}
+
+  /** How a candidate is verified: its files, where its builds live, and how to judge it. */
+  public record Job(Candidate candidate, Problem problem, Path candidateFile, Path problemFile, Path buildDir,
+      VerifySettings settings) {}
+
+  /** Writes the candidate and problem sources under {@code workDir/sources} (idempotent: names are hashes). */
+  public static Job prepare(Path workDir, Candidate candidate, Problem problem, Path buildDir,
+      VerifySettings settings) {
+    Path sources = workDir.resolve("sources");
+    Path candidateFile = writeOnce(sources.resolve(candidate.id().value() + ".py"), candidate.source());
+    Path problemFile = writeOnce(sources.resolve("problem-" + sha256(problem.source()).substring(0, 16) + ".py"),
+        problem.source());
+    return new Job(candidate, problem, candidateFile, problemFile, buildDir, settings);
+  }
+
+  /** The compile cache folder of a source: same source, backend and architecture, same builds. */
+  public static Path buildDir(Path workDir, Candidate candidate, String archList, Path harnessRoot) {
+    String key = sha256(candidate.backend().wireName() + "\n" + archList + "\n" + harnessRoot.getFileName() + "\n"
+        + candidate.source()).substring(0, 24);
+    return workDir.resolve("compile-cache").resolve(key);
+  }
+
+  public static String compile(ObjectMapper json, Job job, Path scratch) {
+    Map<String, Object> request = base(job, "compile", scratch);
+    return write(json, request);
+  }
+
+  /** {@code mode} is "evaluate" (after a compile process built everything) or "oneshot" (build and evaluate). */
+  public static String evaluate(ObjectMapper json, Job job, Path scratch, String mode, Stats referenceTiming,
+      int driftTrials, double driftTolerance) {
+    Map<String, Object> request = base(job, mode, scratch);
+    VerifySettings s = job.settings();
+    request.put("correctness_trials", s.correctnessTrials());
+    request.put("atol", s.atol());
+    request.put("rtol", s.rtol());
+    request.put("warmup_runs", s.warmupRuns());
+    request.put("timing_trials", s.timingTrials());
+    request.put("flush_l2", s.flushL2());
+    request.put("require_custom_kernel", s.requireCustomKernel());
+    request.put("drift_trials", driftTrials);
+    request.put("drift_tolerance", driftTolerance);
+    if (referenceTiming != null) {
+      Map<String, Object> cached = new LinkedHashMap<>();
+      cached.put("medianMs", referenceTiming.medianMs());
+      cached.put("meanMs", referenceTiming.meanMs());
+      cached.put("stdMs", referenceTiming.stdMs());
+      cached.put("minMs", referenceTiming.minMs());
+      cached.put("maxMs", referenceTiming.maxMs());
+      cached.put("trials", referenceTiming.trials());
+      cached.put("streamMedianMs", referenceTiming.streamMedianMs());
+      request.put("reference_timing", cached);
+    }
+    return write(json, request);
+  }
+
+  private static Map<String, Object> base(Job job, String mode, Path scratch) {
+    Map<String, Object> request = new LinkedHashMap<>();
+    request.put("id", job.candidate().id().value());
+    request.put("mode", mode);
+    request.put("problem_path", job.problemFile().toString());
+    request.put("candidate_path", job.candidateFile().toString());
+    request.put("backend", job.candidate().backend().wireName());
+    request.put("build_dir", job.buildDir().toString());
+    request.put("ext_dir", job.buildDir().resolveSibling("ext").toString());
+    request.put("scratch_dir", scratch.toString());
+    request.put("token", UUID.randomUUID().toString());
+    request.put("seed", job.settings().seed());
+    request.put("extra", Map.of("problemId", job.problem().id()));
+    return request;
+  }
+
+  private static String write(ObjectMapper json, Map<String, Object> request) {
+    try {
+      return json.writeValueAsString(request);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static Path writeOnce(Path file, String text) {
+    try {
+      if (Files.exists(file)) {
+        return file;
+      }
+      Files.createDirectories(file.getParent());
+      Path staging = Files.createTempFile(file.getParent(), ".write-", ".py");
+      Files.writeString(staging, text, StandardCharsets.UTF_8);
+      Files.move(staging, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      return file;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + file, e);
+    }
+  }
+
+  static String sha256(String text) {
+    try {
+      return HexFormat.of().formatHex(
+          MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,120 @@
+package kernelfarm.worker.sandbox;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+/**
+ * Per request: owns one harness process while it serves one request, enforces each stage's time limit, answers
+ * once with what happened, kills the process group and stops. A hung kernel, a crash or an endless loop costs
+ * this session alone.
+ */
+public final class HarnessSession extends AbstractBehavior<HarnessSession.Command> {
+  public sealed interface Command {}
+
+  private record Observed(HarnessProcess.Event event) implements Command {}
+
+  private enum StageTimedOut implements Command { INSTANCE }
+
+  /**
+   * The one answer. {@code result} is the harness's result line, or null when the process was killed or died;
+   * then {@code timedOut} says which, {@code stage} where, and {@code reason} why.
+   */
+  public record Finished(JsonNode result, boolean timedOut, String stage, String reason, HarnessProcess process) {}
+
+  private final HarnessProcess process;
+  private final Function<String, Duration> stageTimeout;
+  private final ActorRef<Finished> replyTo;
+  private final TimerScheduler<Command> timers;
+  private String stage;
+  private boolean answered;
+
+  private HarnessSession(ActorContext<Command> context, TimerScheduler<Command> timers, HarnessProcess process,
+      String firstStage, Function<String, Duration> stageTimeout, ActorRef<Finished> replyTo) {
+    super(context);
+    this.timers = timers;
+    this.process = process;
+    this.stageTimeout = stageTimeout;
+    this.replyTo = replyTo;
+    this.stage = firstStage;
+  }
+
+  /** Sends {@code requestLine} to an already started (ideally ready) process and watches it. */
+  public static Behavior<Command> create(HarnessProcess process, String requestLine, String firstStage,
+      Function<String, Duration> stageTimeout, ActorRef<Finished> replyTo) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      HarnessSession session = new HarnessSession(ctx, timers, process, firstStage, stageTimeout, replyTo);
+      timers.startSingleTimer(StageTimedOut.INSTANCE, stageTimeout.apply(firstStage));
+      ActorRef<Command> self = ctx.getSelf();
+      process.listen(event -> self.tell(new Observed(event)));
+      process.send(requestLine);
+      return session;
+    }));
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Observed.class, this::onObserved)
+        .onMessageEquals(StageTimedOut.INSTANCE, this::onStageTimedOut)
+        .onSignal(PostStop.class, signal -> {
+          process.kill();
+          return this;
+        })
+        .build();
+  }
+
+  private Behavior<Command> onObserved(Observed observed) {
+    if (observed.event() instanceof HarnessProcess.StageEntered entered) {
+      stage = entered.stage();
+      timers.startSingleTimer(StageTimedOut.INSTANCE, stageTimeout.apply(stage));
+      return this;
+    }
+    if (observed.event() instanceof HarnessProcess.Result result) {
+      return answer(new Finished(result.line(), false, stage, null, process));
+    }
+    HarnessProcess.Exited exited = (HarnessProcess.Exited) observed.event();
+    return answer(new Finished(null, false, stage, describeExit(exited), process));
+  }
+
+  private Behavior<Command> onStageTimedOut() {
+    process.kill();
+    return answer(new Finished(null, true, stage,
+        "exceeded the " + stageTimeout.apply(stage).toSeconds() + " s limit of stage " + stage, process));
+  }
+
+  private Behavior<Command> answer(Finished finished) {
+    if (!answered) {
+      answered = true;
+      replyTo.tell(finished);
+    }
+    return Behaviors.stopped();
+  }
+
+  static String describeExit(HarnessProcess.Exited exited) {
+    int code = exited.code();
+    String how = code > 128 ? "was killed by signal " + (code - 128) + signalName(code - 128)
+        : "exited with status " + code;
+    String tail = exited.stderrTail().isBlank() ? "" : "; last output:\n" + exited.stderrTail();
+    return "the harness process " + how + tail;
+  }
+
+  private static String signalName(int signal) {
+    return switch (signal) {
+      case 6 -> " (SIGABRT)";
+      case 9 -> " (SIGKILL: out of memory or a limit)";
+      case 11 -> " (SIGSEGV: invalid memory access)";
+      case 24 -> " (SIGXCPU: CPU time limit)";
+      case 25 -> " (SIGXFSZ: file size limit)";
+      default -> "";
+    };
+  }
+}

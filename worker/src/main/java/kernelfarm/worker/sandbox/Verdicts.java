@@ -1,0 +1,62 @@
+package kernelfarm.worker.sandbox;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import kernelfarm.protocol.CandidateId;
+import kernelfarm.protocol.Check;
+import kernelfarm.protocol.CheckOutcome;
+import kernelfarm.protocol.Status;
+import kernelfarm.protocol.Verdict;
+
+/**
+ * Verdicts as the worker holds them: read from the harness's JSON, or written by the worker itself when the
+ * harness could not (a kill at a time limit, or a crash).
+ */
+public final class Verdicts {
+  /** The checks the harness runs, in its order, so a synthesised verdict lists them too (as not reached). */
+  public static final List<String> CHECKS = List.of("timer_integrity", "input_mutation", "output_aliasing",
+      "result_reuse", "stream_sync", "background_work", "plain_tensor_output", "determinism", "precision",
+      "degenerate_output", "custom_kernel", "decoy_kernel", "extension_build", "calls_reference",
+      "persisting_l2", "suspicious_speedup");
+
+  private Verdicts() {}
+
+  /** TIMEOUT when the worker killed the process at a stage limit, RUNTIME_ERROR when it died by itself. */
+  public static Verdict killedOrDied(CandidateId id, String problemId, HarnessSession.Finished finished) {
+    Status status = finished.timedOut() ? Status.TIMEOUT : Status.RUNTIME_ERROR;
+    String summary = finished.timedOut()
+        ? "Timed out: the candidate " + finished.reason() + " and was killed. Look for an endless loop, a "
+            + "deadlock, a kernel that never finishes, or work far larger than the problem needs."
+        : "Crashed during " + finished.stage() + ": " + finished.reason()
+            + "\nNext: check memory accesses (bounds, sizes, pointers) and avoid exiting the process.";
+    List<Check> checks = new ArrayList<>();
+    CHECKS.forEach(name -> checks.add(new Check(name, CheckOutcome.SKIPPED,
+        "not reached: the process " + (finished.timedOut() ? "was killed" : "died") + " at stage "
+            + finished.stage())));
+    return new Verdict(id, problemId, status, finished.stage(), Map.of(), null, null, checks, null, null, null,
+        summary, List.of(finished.process().scratch().resolve("harness.log").toString()));
+  }
+
+  /** Log names become paths on this host, so "full logs by reference" can be followed. */
+  public static Verdict parse(ObjectMapper json, JsonNode verdict, Path scratch) {
+    try {
+      Verdict parsed = json.treeToValue(verdict, Verdict.class);
+      List<String> logs = new ArrayList<>(parsed.logs().stream().map(name -> scratch.resolve(name).toString())
+          .toList());
+      String harnessLog = scratch.resolve("harness.log").toString();
+      if (!logs.contains(harnessLog)) {
+        logs.add(harnessLog);
+      }
+      return new Verdict(parsed.candidateId(), parsed.problemId(), parsed.status(), parsed.stage(),
+          parsed.stageMillis(), parsed.correctness(), parsed.timing(), parsed.checks(), parsed.customKernel(),
+          parsed.environment(), parsed.device(), parsed.summary(), logs);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("the harness wrote a verdict this worker cannot read: " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,85 @@
+"""What the harness does to itself before any candidate code runs, and what it can report about it.
+
+The JVM already scrubbed the environment, chose the scratch folder and (as root) a network
+namespace; limits that only the process itself can set are set here, from the request-free
+environment variables the JVM passes (KFARM_LIMIT_*), so they hold before the first import.
+"""
+from __future__ import annotations
+
+import os
+import resource
+from typing import Dict, List
+
+_LIMITS = {
+    # name: (resource, environment variable)
+    "cpu_seconds": (resource.RLIMIT_CPU, "KFARM_LIMIT_CPU_SECONDS"),
+    "address_space_bytes": (resource.RLIMIT_AS, "KFARM_LIMIT_ADDRESS_SPACE"),
+    "data_bytes": (resource.RLIMIT_DATA, "KFARM_LIMIT_DATA"),
+    "open_files": (resource.RLIMIT_NOFILE, "KFARM_LIMIT_OPEN_FILES"),
+    "processes": (resource.RLIMIT_NPROC, "KFARM_LIMIT_PROCESSES"),
+    "file_size_bytes": (resource.RLIMIT_FSIZE, "KFARM_LIMIT_FILE_SIZE"),
+}
+
+forks: List[int] = []
+
+
+def apply_limits() -> Dict[str, str]:
+    """Sets every limit the JVM asked for; returns what is in force, for the verdict."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    in_force: Dict[str, str] = {}
+    for name, (res, env) in _LIMITS.items():
+        value = os.environ.get(env)
+        if value:
+            soft = int(value)
+            _, hard = resource.getrlimit(res)
+            if hard != resource.RLIM_INFINITY and soft > hard:
+                soft = hard
+            resource.setrlimit(res, (soft, soft if hard == resource.RLIM_INFINITY else hard))
+        soft, _ = resource.getrlimit(res)
+        in_force[name] = "unlimited" if soft == resource.RLIM_INFINITY else str(soft)
+    return in_force
+
+
+def guard_forks() -> None:
+    """A Python-level fork of candidate code gets no chance to run: the child exits at once.
+
+    Subprocesses started through exec (ninja and nvcc during a build) are unaffected, since
+    _posixsubprocess does not run these hooks.
+    """
+    os.register_at_fork(before=lambda: forks.append(os.getpid()),
+                        after_in_child=lambda: os._exit(70))
+
+
+def network_isolated() -> bool:
+    """True when the process sees no network interface but loopback (a fresh network namespace)."""
+    try:
+        with open("/proc/net/dev") as devices:
+            names = [line.split(":", 1)[0].strip() for line in devices.readlines()[2:]]
+    except OSError:
+        return False
+    return all(name == "lo" for name in names)
+
+
+def live_children() -> List[int]:
+    """Processes this one started that are still alive (zombies excluded)."""
+    children: List[int] = []
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return children
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/children") as f:
+                children.extend(int(pid) for pid in f.read().split())
+        except OSError:
+            continue
+    alive = []
+    for pid in children:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+            if state != "Z":
+                alive.append(pid)
+        except OSError:
+            continue
+    return alive

@@ -1,0 +1,137 @@
+"""Timing, KernelBench's way plus the rules KernelBench missed.
+
+CUDA: events around each call after warm-up, L2 flushed before each trial, and the whole device
+synchronised before the end event so work hidden on other streams counts. The time the current
+stream alone saw (its own end event, recorded before the sync) is kept beside it: a large gap
+between the two means work ran elsewhere. CPU: the same with the monotonic wall clock.
+
+The clock functions are bound when this module is imported, before any candidate code runs, so a
+candidate that patches time.perf_counter or torch.cuda.Event changes nothing here (and is caught
+by the integrity check as well).
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import torch
+
+_perf_counter = time.perf_counter
+_Event = torch.cuda.Event
+_record = torch.cuda.Event.record
+_elapsed = torch.cuda.Event.elapsed_time
+_event_sync = torch.cuda.Event.synchronize
+_cuda_sync = torch.cuda.synchronize
+
+
+def wall_clock() -> float:
+    return _perf_counter()
+
+
+@dataclass
+class Stats:
+    median_ms: float
+    mean_ms: float
+    std_ms: float
+    min_ms: float
+    max_ms: float
+    trials: int
+    stream_median_ms: Optional[float] = None
+
+    @staticmethod
+    def of(samples: Sequence[float], stream: Optional[Sequence[float]] = None) -> "Stats":
+        return Stats(statistics.median(samples), statistics.fmean(samples),
+                     statistics.pstdev(samples) if len(samples) > 1 else 0.0,
+                     min(samples), max(samples), len(samples),
+                     statistics.median(stream) if stream else None)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"medianMs": self.median_ms, "meanMs": self.mean_ms, "stdMs": self.std_ms,
+                "minMs": self.min_ms, "maxMs": self.max_ms, "trials": self.trials,
+                "streamMedianMs": self.stream_median_ms}
+
+    @staticmethod
+    def from_dict(d: Dict[str, Any]) -> "Stats":
+        return Stats(d["medianMs"], d["meanMs"], d["stdMs"], d["minMs"], d["maxMs"],
+                     int(d["trials"]), d.get("streamMedianMs"))
+
+
+class Timer:
+    """Times one call at a time; subclasses own the clock."""
+
+    method = "abstract"
+
+    def time_call(self, call: Callable[[], Any]) -> tuple:
+        raise NotImplementedError
+
+    def sync(self) -> None:
+        pass
+
+
+class CudaTimer(Timer):
+    method = "cuda-events, device sync before end event, L2 flushed"
+
+    def __init__(self, device: torch.device, flush_l2: bool):
+        self.device = device
+        self.flush_buffer = None
+        if flush_l2:
+            l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 50 << 20)
+            # Twice the L2 size evicts everything the previous trial left behind.
+            self.flush_buffer = torch.empty(max(2 * l2, 8 << 20) // 4, dtype=torch.int32,
+                                            device=device)
+        self.start = _Event(enable_timing=True)
+        self.stream_end = _Event(enable_timing=True)
+        self.device_end = _Event(enable_timing=True)
+
+    def time_call(self, call: Callable[[], Any]) -> tuple:
+        """Returns (device-synchronised ms, current-stream ms, output)."""
+        if self.flush_buffer is not None:
+            self.flush_buffer.zero_()
+        _record(self.start)
+        out = call()
+        _record(self.stream_end)
+        _cuda_sync(self.device)
+        _record(self.device_end)
+        _event_sync(self.device_end)
+        return _elapsed(self.start, self.device_end), _elapsed(self.start, self.stream_end), out
+
+    def sync(self) -> None:
+        _cuda_sync(self.device)
+
+
+class WallTimer(Timer):
+    method = "wall-clock (perf_counter)"
+
+    def time_call(self, call: Callable[[], Any]) -> tuple:
+        started = _perf_counter()
+        out = call()
+        elapsed = (_perf_counter() - started) * 1000.0
+        return elapsed, None, out
+
+
+def interleaved(timer: Timer, calls: Dict[str, Callable[[], Any]], trials: Dict[str, int],
+                warmup: int) -> Dict[str, Stats]:
+    """Times each call its number of trials, alternating which goes first and spreading a
+    contender with fewer trials evenly over the run, so clock drift and thermal state hit
+    every contender alike."""
+    names = list(calls)
+    for _ in range(warmup):
+        for name in names:
+            calls[name]()
+    timer.sync()
+    most = max(trials[n] for n in names)
+    device: Dict[str, List[float]] = {n: [] for n in names}
+    stream: Dict[str, List[float]] = {n: [] for n in names}
+    for i in range(most):
+        order = names if i % 2 == 0 else list(reversed(names))
+        for name in order:
+            n = trials[name]
+            if (i * n) // most == ((i + 1) * n) // most:
+                continue
+            full, own, _ = timer.time_call(calls[name])
+            device[name].append(full)
+            if own is not None:
+                stream[name].append(own)
+    return {n: Stats.of(device[n], stream[n] or None) for n in names}
