@@ -22,9 +22,9 @@ from typing import Any, Callable, Dict, List, Optional
 import torch
 import torch.utils.cpp_extension as cpp_extension
 
-_GLOBAL_KERNEL = re.compile(
-    r"__global__\s+(?:__launch_bounds__\s*\([^)]*\)\s*)?(?:static\s+)?(?:inline\s+)?"
-    r"(?:[\w:<>,\s\*]+?)\s+(\w+)\s*\(")
+_LAUNCH_BOUNDS = re.compile(r"__launch_bounds__\s*\([^)]*\)")
+_GLOBAL_KERNEL = re.compile(r"__global__\s+(?:(?:static|inline|__noinline__|__forceinline__)\s+)*"
+                            r"[\w:<>,\s\*&]*?\b(\w+)\s*\(")
 
 BUILD_RECORD = "builds.json"
 # Written after a build succeeded: a half-linked .so of a concurrent build never counts as built.
@@ -57,7 +57,7 @@ def import_file(path: str, module_name: str) -> types.ModuleType:
 
 
 def declared_cuda_kernels(source: str) -> List[str]:
-    return sorted(set(_GLOBAL_KERNEL.findall(source)))
+    return sorted(set(_GLOBAL_KERNEL.findall(_LAUNCH_BOUNDS.sub(" ", source))))
 
 
 class ExtensionRecorder:
@@ -101,6 +101,7 @@ class ExtensionRecorder:
         return sorted({k for b in self.builds for k in b.kernels})
 
     def write_record(self) -> None:
+        os.makedirs(self.build_dir, exist_ok=True)
         path = os.path.join(self.build_dir, BUILD_RECORD)
         with open(path + ".tmp", "w") as f:
             json.dump([asdict(b) for b in self.builds], f)

@@ -17,7 +17,10 @@ def compiler_lines(output: str, limit: int = 12) -> List[str]:
     for i, line in enumerate(lines):
         if _NOISE.search(line) or not _ERROR_LINE.search(line):
             continue
-        if "error building extension" in line.lower() and picked:
+        if line.lower().startswith("error building extension"):
+            # torch puts the whole ninja log after this colon; the compiler lines follow on their own.
+            if not picked:
+                picked.append(line.split(":", 1)[0].strip())
             continue
         picked.append(line.strip()[:300])
         # g++ and nvcc quote the offending source line right after the message.

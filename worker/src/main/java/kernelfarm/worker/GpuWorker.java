@@ -22,6 +22,7 @@ import kernelfarm.worker.sandbox.HarnessSession;
 import kernelfarm.worker.sandbox.SandboxEnvironment.Role;
 import kernelfarm.worker.sandbox.Verdicts;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -41,7 +42,8 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * this device when a short re-measure shows no drift, which is most of the farm's throughput.
  */
 public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
-  public sealed interface Command {}
+  /** Local to the worker node; the Dispatcher talks to this actor only through DispatcherProtocol's replies. */
+  public sealed interface Command extends NoSerializationVerificationNeeded {}
 
   /** Finish the candidates in hand, ask for no more, then reply. Sent by coordinated shutdown and tests. */
   public record Drain(ActorRef<Done> replyTo) implements Command {}
@@ -50,9 +52,9 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
 
   private record CompileDone(CompilePool.Compiled compiled) implements Command {}
 
-  private record SpareReady(HarnessProcess process) implements Command {}
+  private record SpareReady(long pid) implements Command {}
 
-  private record SpareFailed(HarnessProcess process, String reason) implements Command {}
+  private record SpareFailed(long pid, String reason) implements Command {}
 
   private record EvaluationDone(HarnessSession.Finished finished) implements Command {}
 
@@ -205,7 +207,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     Verdict verdict;
     if (finished.result() != null && finished.result().has("verdict")) {
       JsonNode raw = finished.result().get("verdict");
-      verdict = Verdicts.parse(launcher.json(), raw, finished.process().scratch());
+      verdict = Verdicts.parse(launcher.json(), raw, finished.scratch());
       if (verdict.timing() != null && verdict.timing().referenceSource() != null
           && verdict.timing().referenceSource().startsWith("measured")) {
         referenceTimings.put(job.problem().id() + "|" + job.settings().hashCode(), verdict.timing().reference());
@@ -274,12 +276,12 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     spareReady = false;
     getContext().pipeToSelf(process.ready().toCompletableFuture().orTimeout(
             settings.stageTimeout("ready").toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS),
-        (ready, failure) -> failure == null ? new SpareReady(process)
-            : new SpareFailed(process, failure.getMessage()));
+        (ready, failure) -> failure == null ? new SpareReady(process.pid())
+            : new SpareFailed(process.pid(), failure.getMessage()));
   }
 
   private Behavior<Command> onSpareReady(SpareReady ready) {
-    if (ready.process() != spare) {
+    if (spare == null || ready.pid() != spare.pid()) {
       return this;
     }
     spareReady = true;
@@ -290,10 +292,10 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   }
 
   private Behavior<Command> onSpareFailed(SpareFailed failed) {
-    failed.process().kill();
-    if (failed.process() != spare) {
+    if (spare == null || failed.pid() != spare.pid()) {
       return this;
     }
+    spare.kill();
     spare = null;
     spareFailures++;
     Duration backoff = Duration.ofSeconds(Math.min(60, 1L << Math.min(spareFailures, 6)));

@@ -1,6 +1,6 @@
 # kfarm-problem: level1/19_ReLU
 # kfarm-expect: REJECTED
-# kfarm-expect-check: input_mutation=FAILED
+# kfarm-expect-check: output_aliasing=FAILED
 # kfarm-note: ReLU in place into the caller's input, returned as the output. On the default torch.rand inputs (all >= 0) the values do not change, so only an alias check (output shares the input's storage) or inputs with negatives can catch it.
 import torch
 import torch.nn as nn

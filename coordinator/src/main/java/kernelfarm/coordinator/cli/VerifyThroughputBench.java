@@ -1,11 +1,16 @@
 package kernelfarm.coordinator.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
+import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Map;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -62,6 +67,14 @@ final class VerifyThroughputBench implements Callable<Integer> {
   @Option(names = "--out", description = "write the figures and both verdict lists as JSON here")
   Path out;
 
+  @Option(names = "--state", description = "keep the one-at-a-time results here, so a run cut short by "
+      + "--deadline resumes where it stopped (the baseline is sequential: its time is the sum of its candidates')")
+  Path state;
+
+  @Option(names = "--deadline", defaultValue = "0",
+      description = "seconds: start no baseline candidate after this (0: none); exits 3 until the baseline is done")
+  int deadline;
+
   @Mixin
   FarmOptions farm;
 
@@ -71,10 +84,10 @@ final class VerifyThroughputBench implements Callable<Integer> {
   public Integer call() throws Exception {
     Config base = farm.config();
     WorkerSettings configured = farm.workerSettings(base);
-    Path root = configured.workDir().resolve("bench-" + LocalDateTime.now().format(
-        DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+    Path root = state != null ? state.toAbsolutePath() : configured.workDir().resolve("bench-"
+        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     Config config = base.withValue("kernelfarm.worker.work-dir", ConfigValueFactory.fromAnyRef(
-        root.resolve("pipeline").toString()));
+        root.resolve("pipeline-" + System.currentTimeMillis()).toString()));
     VerifySettings settings = farm.verifySettings();
     try (LocalFarm local = LocalFarm.start(config, farm.workerSettings(config))) {
       ObjectMapper json = local.json();
@@ -91,21 +104,43 @@ final class VerifyThroughputBench implements Callable<Integer> {
       System.err.printf("verify-throughput: %d candidates on %s, %d compile slots%n", set.size(),
           device.deviceType(), local.worker().launcher().settings().compileSlots());
       Run baseline = oneAtATime(local, json, files, set, settings, root.resolve("baseline"), device);
+      if (baseline == null) {
+        return 3;
+      }
       Run pipeline = throughFarm(local, files, set, settings);
       return report(json, files, baseline, pipeline, device, local.worker().launcher().settings().compileSlots());
     }
   }
 
   private Run oneAtATime(LocalFarm local, ObjectMapper json, List<CandidateFile> files, List<Candidate> set,
-      VerifySettings settings, Path dir, Device device) {
+      VerifySettings settings, Path dir, Device device) throws IOException {
     WorkerSettings ws = local.worker().launcher().settings();
     HarnessLauncher launcher = local.worker().launcher();
     ProgressBar bar = new ProgressBar(System.err, set.size());
     List<Verdict> verdicts = new ArrayList<>();
     double evalSeconds = 0;
+    double wallSeconds = 0;
+    Path record = dir.resolve("done.jsonl");
+    Map<String, JsonNode> finished = readDone(json, record);
     long started = System.nanoTime();
     for (int i = 0; i < set.size(); i++) {
       Candidate c = set.get(i);
+      JsonNode previous = finished.get(files.get(i).name());
+      if (previous != null) {
+        Verdict v = json.convertValue(previous.get("verdict"), Verdict.class);
+        verdicts.add(v);
+        wallSeconds += previous.get("seconds").asDouble();
+        evalSeconds += evaluationSeconds(v);
+        bar.advance(v.status());
+        continue;
+      }
+      if (deadline > 0 && (System.nanoTime() - started) / 1e9 > deadline) {
+        bar.finish();
+        System.out.printf("baseline incomplete: %d/%d done; run again with --state %s to resume%n",
+            verdicts.size(), set.size(), dir.getParent());
+        return null;
+      }
+      long one = System.nanoTime();
       HarnessRequests.Job job = HarnessRequests.prepare(dir, c, files.get(i).problem(),
           dir.resolve("builds").resolve(Integer.toString(i)), settings);
       HarnessProcess process = launcher.start(Role.EVALUATE, c.backend(), device);
@@ -121,14 +156,17 @@ final class VerifyThroughputBench implements Callable<Integer> {
           "baseline-session-" + i, Props.empty());
       HarnessSession.Finished f = done.join();
       Verdict v = f.result() != null && f.result().has("verdict")
-          ? Verdicts.parse(json, f.result().get("verdict"), f.process().scratch())
+          ? Verdicts.parse(json, f.result().get("verdict"), f.scratch())
           : Verdicts.killedOrDied(c.id(), c.problemId(), f);
+      double seconds = (System.nanoTime() - one) / 1e9;
+      wallSeconds += seconds;
       evalSeconds += evaluationSeconds(v);
       verdicts.add(v);
+      appendDone(json, record, files.get(i).name(), seconds, v);
       bar.advance(v.status());
     }
     bar.finish();
-    return new Run(verdicts, (System.nanoTime() - started) / 1e9, evalSeconds, 0);
+    return new Run(verdicts, wallSeconds, evalSeconds, 0);
   }
 
   private Run throughFarm(LocalFarm local, List<CandidateFile> files, List<Candidate> set, VerifySettings settings) {
@@ -153,6 +191,30 @@ final class VerifyThroughputBench implements Callable<Integer> {
     bar.finish();
     double eval = verdicts.stream().mapToDouble(VerifyThroughputBench::evaluationSeconds).sum();
     return new Run(verdicts, wall, eval, Math.max(0, firstEvalStart[0]));
+  }
+
+  private static Map<String, JsonNode> readDone(ObjectMapper json, Path record) throws IOException {
+    Map<String, JsonNode> done = new HashMap<>();
+    if (Files.exists(record)) {
+      for (String line : Files.readAllLines(record)) {
+        if (!line.isBlank()) {
+          JsonNode node = json.readTree(line);
+          done.put(node.get("file").asText(), node);
+        }
+      }
+    }
+    return done;
+  }
+
+  private static void appendDone(ObjectMapper json, Path record, String file, double seconds, Verdict v)
+      throws IOException {
+    ObjectNode node = json.createObjectNode();
+    node.put("file", file);
+    node.put("seconds", seconds);
+    node.set("verdict", json.valueToTree(v));
+    Files.createDirectories(record.getParent());
+    Files.writeString(record, json.writeValueAsString(node) + "\n", StandardOpenOption.CREATE,
+        StandardOpenOption.APPEND);
   }
 
   /** Seconds the device spent on this candidate: the harness's stages from load to timing. */

@@ -22,6 +22,7 @@ import kernelfarm.worker.sandbox.HarnessRequests;
 import kernelfarm.worker.sandbox.HarnessSession;
 import kernelfarm.worker.sandbox.SandboxEnvironment.Role;
 import kernelfarm.worker.sandbox.Verdicts;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -39,7 +40,8 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * <p>Compile processes are started ahead (torch imported) so a slot never waits for an interpreter.
  */
 public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
-  public sealed interface Command {}
+  /** Local to the worker node: builds never leave the host that made them. */
+  public sealed interface Command extends NoSerializationVerificationNeeded {}
 
   /** Build what the candidate needs. Answers {@link Compiled} once; a repeat for the same source is cheap. */
   public record Compile(Candidate candidate, Problem problem, VerifySettings settings, ActorRef<Compiled> replyTo)
@@ -51,7 +53,8 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
    * @param compileError non-null when the candidate cannot run at all (COMPILE_ERROR, or TIMEOUT while building)
    * @param cacheHit the same source had been compiled before on this node
    */
-  public record Compiled(HarnessRequests.Job job, Verdict compileError, double millis, boolean cacheHit) {}
+  public record Compiled(HarnessRequests.Job job, Verdict compileError, double millis, boolean cacheHit)
+      implements NoSerializationVerificationNeeded {}
 
   private record JobFinished(String key, HarnessRequests.Job job, HarnessSession.Finished finished)
       implements Command {}
@@ -131,7 +134,8 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
           finished -> new JobFinished(key, job, finished));
       getContext().spawnAnonymous(HarnessSession.create(process,
           HarnessRequests.compile(launcher.json(), job, process.scratch()), "compile",
-          stage -> launcher.settings().stageTimeout("compile").plus(launcher.settings().stageTimeout("ready")),
+          stage -> stage.equals("probe") ? launcher.settings().stageTimeout("probe")
+              : launcher.settings().stageTimeout("compile").plus(launcher.settings().stageTimeout("ready")),
           reply));
     }
   }
@@ -145,14 +149,14 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
       JsonNode line = outcome.result();
       millis = line.path("compileMillis").asDouble(0);
       if (line.has("verdict")) {
-        error = Verdicts.parse(launcher.json(), line.get("verdict"), outcome.process().scratch());
+        error = Verdicts.parse(launcher.json(), line.get("verdict"), outcome.scratch());
         millis = error.stageMillis().getOrDefault("compile", 0.0);
       }
-    } else if (outcome.timedOut()) {
+    } else if (outcome.timedOut() && !outcome.stage().equals("probe")) {
       error = Verdicts.killedOrDied(finished.job().candidate().id(), finished.job().problem().id(), outcome);
     }
-    // A compile process that died by itself (a candidate crashing on meta tensors) decides nothing: the
-    // evaluation builds whatever is still missing.
+    // A compile process that died by itself (a candidate crashing on meta tensors), or was stopped while probing
+    // forward for lazy builds, decides nothing: the evaluation builds whatever is still missing.
     Compiled compiled = new Compiled(finished.job(), error, millis, false);
     if (error == null || error.status() == Status.COMPILE_ERROR) {
       done.put(finished.key(), compiled);

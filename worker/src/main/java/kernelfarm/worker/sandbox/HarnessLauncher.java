@@ -77,6 +77,11 @@ public final class HarnessLauncher {
     return json;
   }
 
+  /** Whether harness processes run in their own network namespace on this host. */
+  public boolean networkIsolated() {
+    return unshareAvailable;
+  }
+
   public String torchVersion() {
     return torchVersion;
   }

@@ -35,6 +35,11 @@ public final class HarnessRequests {
       VerifySettings settings) {
     Path sources = workDir.resolve("sources");
     Path candidateFile = writeOnce(sources.resolve(candidate.id().value() + ".py"), candidate.source());
+    try {
+      Files.createDirectories(buildDir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create the compile cache folder " + buildDir, e);
+    }
     Path problemFile = writeOnce(sources.resolve("problem-" + sha256(problem.source()).substring(0, 16) + ".py"),
         problem.source());
     return new Job(candidate, problem, candidateFile, problemFile, buildDir, settings);

@@ -1,7 +1,9 @@
 package kernelfarm.worker.sandbox;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
 import java.time.Duration;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -18,7 +20,8 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * this session alone.
  */
 public final class HarnessSession extends AbstractBehavior<HarnessSession.Command> {
-  public sealed interface Command {}
+  /** Local to the worker node: a session never leaves the JVM that owns its process. */
+  public sealed interface Command extends NoSerializationVerificationNeeded {}
 
   private record Observed(HarnessProcess.Event event) implements Command {}
 
@@ -28,7 +31,8 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
    * The one answer. {@code result} is the harness's result line, or null when the process was killed or died;
    * then {@code timedOut} says which, {@code stage} where, and {@code reason} why.
    */
-  public record Finished(JsonNode result, boolean timedOut, String stage, String reason, HarnessProcess process) {}
+  public record Finished(JsonNode result, boolean timedOut, String stage, String reason, Path scratch)
+      implements NoSerializationVerificationNeeded {}
 
   private final HarnessProcess process;
   private final Function<String, Duration> stageTimeout;
@@ -79,16 +83,16 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
       return this;
     }
     if (observed.event() instanceof HarnessProcess.Result result) {
-      return answer(new Finished(result.line(), false, stage, null, process));
+      return answer(new Finished(result.line(), false, stage, null, process.scratch()));
     }
     HarnessProcess.Exited exited = (HarnessProcess.Exited) observed.event();
-    return answer(new Finished(null, false, stage, describeExit(exited), process));
+    return answer(new Finished(null, false, stage, describeExit(exited), process.scratch()));
   }
 
   private Behavior<Command> onStageTimedOut() {
     process.kill();
     return answer(new Finished(null, true, stage,
-        "exceeded the " + stageTimeout.apply(stage).toSeconds() + " s limit of stage " + stage, process));
+        "exceeded the " + stageTimeout.apply(stage).toSeconds() + " s limit of stage " + stage, process.scratch()));
   }
 
   private Behavior<Command> answer(Finished finished) {

@@ -33,13 +33,13 @@ public final class Verdicts {
         ? "Timed out: the candidate " + finished.reason() + " and was killed. Look for an endless loop, a "
             + "deadlock, a kernel that never finishes, or work far larger than the problem needs."
         : "Crashed during " + finished.stage() + ": " + finished.reason()
-            + "\nNext: check memory accesses (bounds, sizes, pointers) and avoid exiting the process.";
+            + "\nNext: check memory accesses (bounds, sizes, pointers); never end or fork the process.";
     List<Check> checks = new ArrayList<>();
     CHECKS.forEach(name -> checks.add(new Check(name, CheckOutcome.SKIPPED,
         "not reached: the process " + (finished.timedOut() ? "was killed" : "died") + " at stage "
             + finished.stage())));
     return new Verdict(id, problemId, status, finished.stage(), Map.of(), null, null, checks, null, null, null,
-        summary, List.of(finished.process().scratch().resolve("harness.log").toString()));
+        summary, List.of(finished.scratch().resolve("harness.log").toString()));
   }
 
   /** Log names become paths on this host, so "full logs by reference" can be followed. */

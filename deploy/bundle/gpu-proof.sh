@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The GPU proof of the verifier, run on a GPU host from the repo root with the bundle and KernelBench data carried
+# in .carry/ (deploy/bundle/prepare-carry.sh). Steps: smoke | bench | sweep | suite; logs go to $OUT.
+#   smoke: one correct and one cheating CUDA candidate, to stop early if the host is not what we expect
+#   bench: `kfarm bench verify-throughput` over bench/corpus/cuda-throughput (resumable with --state)
+#   sweep: every level-1 reference as its own candidate, plus reference timings vs KernelBench's H100_Modal
+#   suite: the hand-written CUDA candidates and the CUDA adversarial suite
+set -uo pipefail
+step=${1:?step}
+deadline=${2:-0}
+# Short stage limits: the suites hold a hanging kernel, and device time is scarce.
+export KFARM_JAVA_OPTS="${KFARM_JAVA_OPTS:-} -Dkernelfarm.worker.stage-timeouts.correctness=45s"
+root=$(pwd)
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+kb=$root/.carry/kernelbench
+if [ ! -x /opt/kfarm/bin/kfarm ]; then
+  mkdir -p /opt && tar -C /opt -xJf .carry/kfarm-bundle.tar.xz
+fi
+kfarm=/opt/kfarm/bin/kfarm
+export KFARM_WORK_DIR=/tmp/kfw KFARM_PYTHON=${KFARM_PYTHON:-python3} PYTHONUNBUFFERED=1
+{
+  date -u; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,temperature.gpu --format=csv
+  python3 -c 'import torch, sys; print("python", sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda)'
+  nproc; which python3 nvcc ninja unshare
+} > "$OUT/host.txt" 2>&1
+case "$step" in
+  smoke)
+    mkdir -p /tmp/smoke && cp worker/src/test/resources/adversarial/cuda/{legit_relu,side_stream,tf32}.py \
+      bench/corpus/cuda-handwritten/l1_88_newgelu_fused_float4.py /tmp/smoke/
+    $kfarm verify --problems "$kb/level1.jsonl" --candidates /tmp/smoke --timing-trials 30 \
+      --out "$OUT/smoke" 2>&1 | tee "$OUT/smoke.log"
+    python3 deploy/bundle/check_expectations.py /tmp/smoke "$OUT/smoke/verdicts.jsonl" | tee -a "$OUT/smoke.log"
+    ;;
+  bench)
+    $kfarm bench verify-throughput --problems "$kb/level1.jsonl" --candidates bench/corpus/cuda-throughput \
+      --state /tmp/kfbench --deadline "$deadline" --out "$OUT/bench" 2>&1 | tee -a "$OUT/bench.log"
+    cp /tmp/kfbench/baseline/done.jsonl "$OUT/bench-baseline-done.jsonl" 2>/dev/null
+    ;;
+  sweep)
+    # sweep FIRST LAST: level-1 problems FIRST..LAST (by problem_id), so the sweep fits the per-call limit.
+    first=${2:-1} last=${3:-100}
+    rm -rf /tmp/refs1 && python3 deploy/bundle/refs_as_candidates.py "$kb/level1.jsonl" /tmp/refs1 "$first" "$last"
+    $kfarm verify --problems "$kb/level1.jsonl" --candidates /tmp/refs1 --timing-trials 30 \
+      --out "$OUT/sweep-$first-$last" 2>&1 | tee "$OUT/sweep-$first-$last.log" | tail -n 60
+    python3 deploy/bundle/compare_timings.py "$OUT/sweep-$first-$last/verdicts.jsonl" \
+      "$kb/timing/H100_Modal/baseline_time_torch.json" 20 | tee "$OUT/timings-$first-$last.txt"
+    ;;
+  suite)
+    cat "$kb"/level1.jsonl "$kb"/level2.jsonl > /tmp/levels12.jsonl
+    $kfarm verify --problems /tmp/levels12.jsonl --candidates bench/corpus/cuda-handwritten --out "$OUT/handwritten" \
+      2>&1 | tee "$OUT/handwritten.log" | tail -n 25
+    $kfarm verify --problems /tmp/levels12.jsonl --candidates worker/src/test/resources/adversarial/cuda \
+      --out "$OUT/adversarial" 2>&1 | tee "$OUT/adversarial.log" | tail -n 25
+    python3 deploy/bundle/check_expectations.py bench/corpus/cuda-handwritten "$OUT/handwritten/verdicts.jsonl" \
+      worker/src/test/resources/adversarial/cuda "$OUT/adversarial/verdicts.jsonl" | tee "$OUT/expectations.txt"
+    ;;
+esac

@@ -1,0 +1,82 @@
+package kernelfarm.worker.sandbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import kernelfarm.protocol.Backend;
+import kernelfarm.worker.WorkerSettings;
+import kernelfarm.worker.device.Device;
+import org.junit.jupiter.api.Test;
+
+/** What a harness process is started with: nothing secret, its own device only, limits, isolation. */
+class SandboxEnvironmentTest {
+  private static final WorkerSettings SETTINGS = WorkerSettings.from(ConfigFactory.load());
+  private static final Map<String, String> HOST = Map.of(
+      "KFARM_LLM_API_KEY", "sk-secret", "OPENAI_API_KEY", "sk-other", "AWS_SECRET_ACCESS_KEY", "x",
+      "HOME", "/root", "PATH", "/root/.pyenv/shims:/usr/bin", "LD_LIBRARY_PATH", "/usr/local/cuda/lib64");
+
+  private static final List<Device> FOUR_GPUS = List.of(
+      new Device(0, "GPU-aaaaaaaa-0000-0000-0000-000000000000", "NVIDIA H100 80GB HBM3", 80L << 30, "9.0", "580", true),
+      new Device(1, "GPU-bbbbbbbb-0000-0000-0000-000000000000", "NVIDIA H100 80GB HBM3", 80L << 30, "9.0", "580", true),
+      new Device(2, null, "NVIDIA H100 80GB HBM3", 80L << 30, "9.0", "580", true),
+      new Device(3, null, "NVIDIA H100 80GB HBM3", 80L << 30, "9.0", "580", true));
+
+  @Test
+  void environmentStartsEmptySoNoSecretReachesCandidates() {
+    SandboxEnvironment env = SandboxEnvironment.of(SandboxEnvironment.Role.EVALUATE, Backend.CUDA, FOUR_GPUS.get(0),
+        SETTINGS, Path.of("/h"), Path.of("/scratch"), true, HOST);
+    for (String secret : List.of("KFARM_LLM_API_KEY", "OPENAI_API_KEY", "AWS_SECRET_ACCESS_KEY")) {
+      assertFalse(env.environment().containsKey(secret), secret);
+    }
+    assertFalse(env.environment().values().stream().anyMatch(v -> v.contains("sk-")));
+    assertEquals("/scratch", env.environment().get("HOME"), "HOME is the scratch folder, not the worker's");
+    assertFalse(env.environment().get("PATH").contains(".pyenv"));
+    assertEquals("/usr/local/cuda/lib64", env.environment().get("LD_LIBRARY_PATH"));
+  }
+
+  @Test
+  void eachOfFourDevicesIsPinnedToItsOwnEvaluationProcesses() {
+    Set<String> seen = new HashSet<>();
+    for (Device device : FOUR_GPUS) {
+      SandboxEnvironment env = SandboxEnvironment.of(SandboxEnvironment.Role.EVALUATE, Backend.CUDA, device, SETTINGS,
+          Path.of("/h"), Path.of("/s"), false, HOST);
+      String visible = env.environment().get("CUDA_VISIBLE_DEVICES");
+      assertEquals(device.uuid() != null ? device.uuid() : Integer.toString(device.index()), visible);
+      assertFalse(visible.contains(","), "exactly one device");
+      assertTrue(seen.add(visible), "no two workers share a device");
+      assertEquals("9.0", env.environment().get("TORCH_CUDA_ARCH_LIST"));
+    }
+    assertEquals(4, seen.size());
+  }
+
+  @Test
+  void compileProcessesSeeNoGpuButBuildForTheDevicesArchitecture() {
+    SandboxEnvironment env = SandboxEnvironment.of(SandboxEnvironment.Role.COMPILE, Backend.CUDA, FOUR_GPUS.get(2),
+        SETTINGS, Path.of("/h"), Path.of("/s"), false, HOST);
+    assertEquals("", env.environment().get("CUDA_VISIBLE_DEVICES"));
+    assertEquals("9.0", env.environment().get("TORCH_CUDA_ARCH_LIST"));
+    assertEquals("compile", env.environment().get("KFARM_ROLE"));
+  }
+
+  @Test
+  void limitsAndIsolationAreAskedFor() {
+    SandboxEnvironment cpu = SandboxEnvironment.of(SandboxEnvironment.Role.EVALUATE, Backend.CPU, Device.cpu(),
+        SETTINGS, Path.of("/h"), Path.of("/s"), true, HOST);
+    assertEquals(List.of("unshare", "--net", "setsid"), cpu.command().subList(0, 3));
+    assertTrue(cpu.networkIsolated());
+    assertTrue(cpu.environment().containsKey("KFARM_LIMIT_ADDRESS_SPACE"));
+    assertTrue(cpu.environment().containsKey("KFARM_LIMIT_CPU_SECONDS"));
+    SandboxEnvironment gpu = SandboxEnvironment.of(SandboxEnvironment.Role.EVALUATE, Backend.CUDA, FOUR_GPUS.get(0),
+        SETTINGS, Path.of("/h"), Path.of("/s"), false, HOST);
+    assertFalse(gpu.environment().containsKey("KFARM_LIMIT_ADDRESS_SPACE"), "CUDA reserves huge address space");
+    assertEquals("setsid", gpu.command().get(0));
+    assertFalse(gpu.networkIsolated());
+  }
+}
