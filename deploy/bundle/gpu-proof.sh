@@ -18,7 +18,7 @@ if [ ! -x /opt/kfarm/bin/kfarm ]; then
   mkdir -p /opt && tar -C /opt -xJf .carry/kfarm-bundle.tar.xz
 fi
 kfarm=/opt/kfarm/bin/kfarm
-export KFARM_WORK_DIR=/tmp/kfw KFARM_PYTHON=${KFARM_PYTHON:-python3} PYTHONUNBUFFERED=1
+export KFARM_WORK_DIR=/tmp/kfw KFARM_PYTHON=${KFARM_PYTHON:-$(command -v python3)} PYTHONUNBUFFERED=1
 {
   date -u; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,temperature.gpu --format=csv
   python3 -c 'import torch, sys; print("python", sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda)'

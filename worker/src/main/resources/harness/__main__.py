@@ -79,6 +79,13 @@ def _warm_up(role: str, backend: str, limits: Dict[str, str]) -> Dict[str, Any]:
     elif backend == "cpu":
         device = "cpu (" + (platform.machine() or "unknown") + ")"
     import torch.utils.cpp_extension  # noqa: F401  (slow import, paid before the request)
+    # torch wraps some of its own functions when these load (torch._dynamo wraps torch.manual_seed); loaded
+    # lazily during a candidate's forward, that would look like tampering to the integrity check.
+    for lazy in ("torch._dynamo", "torch.profiler"):
+        try:
+            __import__(lazy)
+        except Exception:
+            pass
     from . import stages  # noqa: F401
     return {"device": device, "driver": os.environ.get("KFARM_DRIVER_VERSION", ""),
             "torch": torch.__version__, "cuda": torch.version.cuda or "",

@@ -29,6 +29,8 @@ _GLOBAL_KERNEL = re.compile(r"__global__\s+(?:(?:static|inline|__noinline__|__fo
 BUILD_RECORD = "builds.json"
 # Written after a build succeeded: a half-linked .so of a concurrent build never counts as built.
 BUILT_MARKER = "kfarm-built"
+# Written after a build failed, with the compiler's output: the same sources fail the same way.
+FAILED_MARKER = "kfarm-failed"
 
 
 class ExtensionBuildFailed(RuntimeError):
@@ -133,8 +135,8 @@ class ExtensionRecorder:
             os.makedirs(folder, exist_ok=True)
             params["build_directory"] = folder
             recorded = self._recorded.get(key)
-            if recorded is None and os.path.exists(os.path.join(folder, BUILT_MARKER)):
-                recorded = Build(name, key, True, True, None, kernels)
+            if recorded is None:
+                recorded = _shared_outcome(folder, name, key, kernels)
             if recorded is not None and not recorded.ok:
                 self.builds.append(Build(name, key, False, True, recorded.error, kernels))
                 raise ExtensionBuildFailed(f"Error building extension '{name}': {recorded.error}")
@@ -150,6 +152,8 @@ class ExtensionRecorder:
             except Exception as error:  # the compiler's verdict, kept for the summary
                 self.builds.append(Build(name, key, False, False, str(error), kernels,
                                          (self.clock() - started) * 1000))
+                with open(os.path.join(folder, FAILED_MARKER), "w") as marker:
+                    marker.write(str(error))
                 self._persist()
                 raise ExtensionBuildFailed(str(error)) from None
             self.builds.append(Build(name, key, True, recorded is not None, None, kernels,
@@ -167,6 +171,17 @@ class ExtensionRecorder:
     def _persist(self) -> None:
         if self.mode == "build":
             self.write_record()
+
+
+def _shared_outcome(folder: str, name: str, key: str, kernels: List[str]) -> Optional[Build]:
+    """What an earlier build of the same extension (by any candidate) left in the shared folder."""
+    if os.path.exists(os.path.join(folder, BUILT_MARKER)):
+        return Build(name, key, True, True, None, kernels)
+    try:
+        with open(os.path.join(folder, FAILED_MARKER), errors="replace") as marker:
+            return Build(name, key, False, True, marker.read(), kernels)
+    except OSError:
+        return None
 
 
 def _load_built(name: str, folder: str) -> Optional[types.ModuleType]:

@@ -194,14 +194,17 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
         ? referenceTimings.get(job.problem().id() + "|" + job.settings().hashCode()) : null;
     String request = HarnessRequests.evaluate(launcher.json(), job, process.scratch(), "evaluate",
         cachedReference, settings.driftTrials(), settings.driftTolerance());
-    getContext().spawnAnonymous(HarnessSession.create(process, request, "load", settings::stageTimeout,
-        evaluatedAdapter));
+    getContext().spawnAnonymous(HarnessSession.create(evaluating.offer().leaseId(), process, request, "load",
+        settings::stageTimeout, evaluatedAdapter));
     startSpare();
   }
 
   private Behavior<Command> onEvaluationDone(EvaluationDone done) {
     HarnessSession.Finished finished = done.finished();
     Compiled current = evaluating;
+    if (current == null || !current.offer().leaseId().equals(finished.tag())) {
+      return this;
+    }
     evaluating = null;
     HarnessRequests.Job job = current.job();
     Verdict verdict;

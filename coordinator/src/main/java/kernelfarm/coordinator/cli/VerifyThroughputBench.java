@@ -152,7 +152,7 @@ final class VerifyThroughputBench implements Callable<Integer> {
             done.complete(f);
             return Behaviors.stopped();
           }).build(), "baseline-" + i, Props.empty());
-      local.system().systemActorOf(HarnessSession.create(process, request, "load", ws::stageTimeout, sink),
+      local.system().systemActorOf(HarnessSession.create(c.id().value(), process, request, "load", ws::stageTimeout, sink),
           "baseline-session-" + i, Props.empty());
       HarnessSession.Finished f = done.join();
       Verdict v = f.result() != null && f.result().has("verdict")

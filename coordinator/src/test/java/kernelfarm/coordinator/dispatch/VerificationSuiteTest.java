@@ -62,7 +62,7 @@ class VerificationSuiteTest {
         kernelfarm.worker {
           devices = cpu
           work-dir = "target/kfarm-test-work"
-          compile-slots = 1
+          compile-slots = 2
           stage-timeouts { correctness = 20s, anticheat = 60s, timing = 60s }
           limits.address-space-bytes = 8589934592
         }

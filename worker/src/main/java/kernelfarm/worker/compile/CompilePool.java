@@ -56,8 +56,7 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
   public record Compiled(HarnessRequests.Job job, Verdict compileError, double millis, boolean cacheHit)
       implements NoSerializationVerificationNeeded {}
 
-  private record JobFinished(String key, HarnessRequests.Job job, HarnessSession.Finished finished)
-      implements Command {}
+  private record JobFinished(HarnessSession.Finished finished) implements Command {}
 
   private static final int REMEMBERED = 10_000;
 
@@ -67,19 +66,22 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
   private final Deque<HarnessProcess> spares = new ArrayDeque<>();
   private final Deque<Compile> queue = new ArrayDeque<>();
   private final Map<String, List<Compile>> inFlight = new HashMap<>();
+  private final Map<String, HarnessRequests.Job> running = new HashMap<>();
+  private final ActorRef<HarnessSession.Finished> finishedAdapter;
   private final Map<String, Compiled> done = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, Compiled> eldest) {
       return size() > REMEMBERED;
     }
   };
-  private int running;
 
   private CompilePool(ActorContext<Command> context, HarnessLauncher launcher, Device hostDevice) {
     super(context);
     this.launcher = launcher;
     this.hostDevice = hostDevice;
     this.processBackend = hostDevice.gpu() ? Backend.CUDA : Backend.CPU;
+    // One adapter for every session: a second registration would replace the first, so replies carry their key.
+    this.finishedAdapter = context.messageAdapter(HarnessSession.Finished.class, JobFinished::new);
     for (int i = 0; i < launcher.settings().compileSlots(); i++) {
       spares.add(launcher.start(Role.COMPILE, processBackend, hostDevice));
     }
@@ -122,27 +124,26 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
   }
 
   private void startQueued() {
-    while (running < launcher.settings().compileSlots() && !queue.isEmpty()) {
+    while (running.size() < launcher.settings().compileSlots() && !queue.isEmpty()) {
       Compile compile = queue.poll();
       HarnessRequests.Job job = job(compile);
       HarnessProcess process = spares.isEmpty() ? launcher.start(Role.COMPILE, processBackend, hostDevice)
           : spares.poll();
       spares.add(launcher.start(Role.COMPILE, processBackend, hostDevice));
-      running++;
       String key = job.buildDir().getFileName().toString();
-      ActorRef<HarnessSession.Finished> reply = getContext().messageAdapter(HarnessSession.Finished.class,
-          finished -> new JobFinished(key, job, finished));
-      getContext().spawnAnonymous(HarnessSession.create(process,
+      running.put(key, job);
+      getContext().spawnAnonymous(HarnessSession.create(key, process,
           HarnessRequests.compile(launcher.json(), job, process.scratch()), "compile",
           stage -> stage.equals("probe") ? launcher.settings().stageTimeout("probe")
               : launcher.settings().stageTimeout("compile").plus(launcher.settings().stageTimeout("ready")),
-          reply));
+          finishedAdapter));
     }
   }
 
   private Behavior<Command> onJobFinished(JobFinished finished) {
-    running--;
     HarnessSession.Finished outcome = finished.finished();
+    String key = outcome.tag();
+    HarnessRequests.Job job = running.remove(key);
     Verdict error = null;
     double millis = 0;
     if (outcome.result() != null) {
@@ -153,18 +154,18 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
         millis = error.stageMillis().getOrDefault("compile", 0.0);
       }
     } else if (outcome.timedOut() && !outcome.stage().equals("probe")) {
-      error = Verdicts.killedOrDied(finished.job().candidate().id(), finished.job().problem().id(), outcome);
+      error = Verdicts.killedOrDied(job.candidate().id(), job.problem().id(), outcome);
     }
     // A compile process that died by itself (a candidate crashing on meta tensors), or was stopped while probing
     // forward for lazy builds, decides nothing: the evaluation builds whatever is still missing.
-    Compiled compiled = new Compiled(finished.job(), error, millis, false);
+    Compiled compiled = new Compiled(job, error, millis, false);
     if (error == null || error.status() == Status.COMPILE_ERROR) {
-      done.put(finished.key(), compiled);
+      done.put(key, compiled);
     }
-    for (Compile waiting : inFlight.getOrDefault(finished.key(), List.of())) {
+    for (Compile waiting : inFlight.getOrDefault(key, List.of())) {
       waiting.replyTo().tell(new Compiled(job(waiting), rebind(error, waiting), millis, false));
     }
-    inFlight.remove(finished.key());
+    inFlight.remove(key);
     startQueued();
     return this;
   }

@@ -28,12 +28,14 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
   private enum StageTimedOut implements Command { INSTANCE }
 
   /**
-   * The one answer. {@code result} is the harness's result line, or null when the process was killed or died;
-   * then {@code timedOut} says which, {@code stage} where, and {@code reason} why.
+   * The one answer. {@code tag} is the caller's, so one message adapter can serve many sessions; {@code result}
+   * is the harness's result line, or null when the process was killed or died: then {@code timedOut} says which,
+   * {@code stage} where, and {@code reason} why.
    */
-  public record Finished(JsonNode result, boolean timedOut, String stage, String reason, Path scratch)
+  public record Finished(String tag, JsonNode result, boolean timedOut, String stage, String reason, Path scratch)
       implements NoSerializationVerificationNeeded {}
 
+  private final String tag;
   private final HarnessProcess process;
   private final Function<String, Duration> stageTimeout;
   private final ActorRef<Finished> replyTo;
@@ -41,9 +43,11 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
   private String stage;
   private boolean answered;
 
-  private HarnessSession(ActorContext<Command> context, TimerScheduler<Command> timers, HarnessProcess process,
-      String firstStage, Function<String, Duration> stageTimeout, ActorRef<Finished> replyTo) {
+  private HarnessSession(ActorContext<Command> context, TimerScheduler<Command> timers, String tag,
+      HarnessProcess process, String firstStage, Function<String, Duration> stageTimeout,
+      ActorRef<Finished> replyTo) {
     super(context);
+    this.tag = tag;
     this.timers = timers;
     this.process = process;
     this.stageTimeout = stageTimeout;
@@ -52,10 +56,10 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
   }
 
   /** Sends {@code requestLine} to an already started (ideally ready) process and watches it. */
-  public static Behavior<Command> create(HarnessProcess process, String requestLine, String firstStage,
+  public static Behavior<Command> create(String tag, HarnessProcess process, String requestLine, String firstStage,
       Function<String, Duration> stageTimeout, ActorRef<Finished> replyTo) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      HarnessSession session = new HarnessSession(ctx, timers, process, firstStage, stageTimeout, replyTo);
+      HarnessSession session = new HarnessSession(ctx, timers, tag, process, firstStage, stageTimeout, replyTo);
       timers.startSingleTimer(StageTimedOut.INSTANCE, stageTimeout.apply(firstStage));
       ActorRef<Command> self = ctx.getSelf();
       process.listen(event -> self.tell(new Observed(event)));
@@ -83,15 +87,15 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
       return this;
     }
     if (observed.event() instanceof HarnessProcess.Result result) {
-      return answer(new Finished(result.line(), false, stage, null, process.scratch()));
+      return answer(new Finished(tag, result.line(), false, stage, null, process.scratch()));
     }
     HarnessProcess.Exited exited = (HarnessProcess.Exited) observed.event();
-    return answer(new Finished(null, false, stage, describeExit(exited), process.scratch()));
+    return answer(new Finished(tag, null, false, stage, describeExit(exited), process.scratch()));
   }
 
   private Behavior<Command> onStageTimedOut() {
     process.kill();
-    return answer(new Finished(null, true, stage,
+    return answer(new Finished(tag, null, true, stage,
         "exceeded the " + stageTimeout.apply(stage).toSeconds() + " s limit of stage " + stage, process.scratch()));
   }
 

@@ -1,0 +1,180 @@
+package kernelfarm.coordinator.dispatch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import kernelfarm.protocol.Backend;
+import kernelfarm.protocol.Candidate;
+import kernelfarm.protocol.DeviceCapabilities;
+import kernelfarm.protocol.DeviceRef;
+import kernelfarm.protocol.DispatcherProtocol;
+import kernelfarm.protocol.Problem;
+import kernelfarm.protocol.Status;
+import kernelfarm.protocol.Verdict;
+import kernelfarm.protocol.VerifySettings;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** Work pulling with leases: the Dispatcher with test probes for workers and branches, and a clock we move. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class DispatcherTest {
+  private static final Duration LEASE = Duration.ofSeconds(60);
+  private static final DeviceCapabilities H100 =
+      new DeviceCapabilities("NVIDIA H100 80GB HBM3", EnumSet.of(Backend.CUDA, Backend.TRITON), 80L << 30, "9.0");
+  private static final DeviceCapabilities CPU = new DeviceCapabilities("cpu", EnumSet.of(Backend.CPU), 1L << 30, null);
+
+  private final ActorTestKit kit = ActorTestKit.create(ConfigFactory.load("cluster-test"));
+
+  @AfterAll
+  void stop() {
+    kit.shutdownTestKit();
+  }
+
+  /** A clock the test moves by hand: leases lapse when the test says so. */
+  private static final class ManualClock extends Clock {
+    private Instant now = Instant.parse("2026-01-01T00:00:00Z");
+
+    void advance(Duration d) {
+      now = now.plus(d);
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+  }
+
+  private record Submitted(Candidate candidate, TestProbe<DispatcherProtocol.VerdictReady> branch) {}
+
+  private Submitted submit(ActorRef<DispatcherProtocol.Command> dispatcher, String problemId, Backend backend,
+      String source) {
+    Problem problem = new Problem(problemId, 1, problemId.substring(problemId.indexOf('/') + 1), "# problem");
+    Candidate candidate = Candidate.of(problemId, backend, source);
+    TestProbe<DispatcherProtocol.VerdictReady> branch = kit.createTestProbe();
+    TestProbe<DispatcherProtocol.Queued> queued = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.SubmitCandidate(candidate, problem, VerifySettings.defaults(),
+        branch.getRef(), queued.getRef()));
+    assertEquals(candidate.id(), queued.receiveMessage().candidateId());
+    return new Submitted(candidate, branch);
+  }
+
+  private static Verdict verdict(Candidate c, String device) {
+    return new Verdict(c.id(), c.problemId(), Status.CORRECT, "timing", Map.of(), null, null, List.of(), null, null,
+        new DeviceRef("node", 0, device), "ok", List.of());
+  }
+
+  @Test
+  void lapsedLeaseRequeuesCandidateOnAnotherWorker() {
+    ManualClock clock = new ManualClock();
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE));
+    Submitted s = submit(dispatcher, "level1/19_ReLU", Backend.CUDA, "source-lapse");
+    TestProbe<DispatcherProtocol.WorkOffer> first = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("node-a/device-0", H100, first.getRef()));
+    DispatcherProtocol.WorkOffer offer = first.receiveMessage();
+    assertEquals(s.candidate().id(), offer.candidate().id());
+
+    TestProbe<DispatcherProtocol.WorkOffer> second = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("node-b/device-0", H100, second.getRef()));
+    second.expectNoMessage(Duration.ofMillis(200));
+    clock.advance(LEASE.plusSeconds(1));
+    // The first worker went silent; the next message the Dispatcher sees finds the lapsed lease.
+    dispatcher.tell(new DispatcherProtocol.RequestWork("node-b/device-0", H100, second.getRef()));
+    DispatcherProtocol.WorkOffer again = second.receiveMessage();
+    assertEquals(s.candidate().id(), again.candidate().id());
+    assertNotEquals(offer.leaseId(), again.leaseId());
+  }
+
+  @Test
+  void renewedLeaseDoesNotLapse() {
+    ManualClock clock = new ManualClock();
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE));
+    submit(dispatcher, "level1/20_LeakyReLU", Backend.CUDA, "source-renew");
+    TestProbe<DispatcherProtocol.WorkOffer> worker = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("a", H100, worker.getRef()));
+    DispatcherProtocol.WorkOffer offer = worker.receiveMessage();
+    clock.advance(LEASE.dividedBy(2));
+    dispatcher.tell(new DispatcherProtocol.RenewLease("a", List.of(offer.leaseId())));
+    clock.advance(LEASE.dividedBy(2).plusSeconds(1));
+    TestProbe<DispatcherProtocol.WorkOffer> other = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("b", H100, other.getRef()));
+    other.expectNoMessage(Duration.ofMillis(300));
+  }
+
+  @Test
+  void verdictsAreIdempotentByCandidateAndRepeatsAreAcked() {
+    ManualClock clock = new ManualClock();
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE));
+    Submitted s = submit(dispatcher, "level1/21_Sigmoid", Backend.CUDA, "source-idempotent");
+    TestProbe<DispatcherProtocol.WorkOffer> worker = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("a", H100, worker.getRef()));
+    DispatcherProtocol.WorkOffer offer = worker.receiveMessage();
+    TestProbe<DispatcherProtocol.VerdictAck> acks = kit.createTestProbe();
+    Verdict v = verdict(s.candidate(), H100.deviceType());
+    dispatcher.tell(new DispatcherProtocol.ReportVerdict(offer.leaseId(), v, acks.getRef()));
+    dispatcher.tell(new DispatcherProtocol.ReportVerdict(offer.leaseId(), v, acks.getRef()));
+    assertEquals(offer.leaseId(), acks.receiveMessage().leaseId());
+    assertEquals(offer.leaseId(), acks.receiveMessage().leaseId());
+    assertEquals(v, s.branch().receiveMessage().verdict());
+    s.branch().expectNoMessage(Duration.ofMillis(200));
+  }
+
+  @Test
+  void sameCandidateOnSameDeviceTypeComesFromTheCache() {
+    ManualClock clock = new ManualClock();
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE));
+    Submitted s = submit(dispatcher, "level1/22_Tanh", Backend.CUDA, "source-cache");
+    TestProbe<DispatcherProtocol.WorkOffer> worker = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("a", H100, worker.getRef()));
+    DispatcherProtocol.WorkOffer offer = worker.receiveMessage();
+    Verdict v = verdict(s.candidate(), H100.deviceType());
+    dispatcher.tell(new DispatcherProtocol.ReportVerdict(offer.leaseId(), v, kit.<DispatcherProtocol.VerdictAck>createTestProbe().getRef()));
+    s.branch().receiveMessage();
+
+    TestProbe<DispatcherProtocol.VerdictReady> branch = kit.createTestProbe();
+    TestProbe<DispatcherProtocol.Queued> queued = kit.createTestProbe();
+    Problem problem = new Problem("level1/22_Tanh", 1, "22_Tanh", "# problem");
+    dispatcher.tell(new DispatcherProtocol.SubmitCandidate(s.candidate(), problem, VerifySettings.defaults(),
+        branch.getRef(), queued.getRef()));
+    assertTrue(queued.receiveMessage().cached());
+    assertEquals(v, branch.receiveMessage().verdict());
+    dispatcher.tell(new DispatcherProtocol.RequestWork("a", H100, worker.getRef()));
+    worker.expectNoMessage(Duration.ofMillis(200));
+  }
+
+  @Test
+  void workGoesOnlyToDevicesThatCanRunItsBackend() {
+    ManualClock clock = new ManualClock();
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE));
+    Submitted cuda = submit(dispatcher, "level1/23_Softmax", Backend.CUDA, "source-cuda");
+    Submitted cpu = submit(dispatcher, "level1/23_Softmax", Backend.CPU, "source-cpu");
+    TestProbe<DispatcherProtocol.WorkOffer> cpuWorker = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("cpu-node/device-0", CPU, cpuWorker.getRef()));
+    assertEquals(cpu.candidate().id(), cpuWorker.receiveMessage().candidate().id());
+    TestProbe<DispatcherProtocol.WorkOffer> gpuWorker = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("gpu-node/device-0", H100, gpuWorker.getRef()));
+    assertEquals(cuda.candidate().id(), gpuWorker.receiveMessage().candidate().id());
+  }
+}
