@@ -19,6 +19,26 @@ class CompareTest(unittest.TestCase):
         self.assertEqual("0.5", result.mismatch.actual)
         self.assertAlmostEqual(0.5, result.max_abs)
 
+    def test_chunked_comparison_finds_the_global_index(self):
+        saved = compare.CHUNK
+        compare.CHUNK = 7
+        try:
+            ref = torch.zeros(5, 6)
+            cand = ref.clone()
+            cand[3, 4] = 1.0
+            result = compare.compare([ref], [cand], 1e-2, 1e-2)
+            self.assertEqual([3, 4], result.mismatch.index)
+            self.assertTrue(compare.compare([ref], [ref.clone()], 1e-2, 1e-2).ok)
+        finally:
+            compare.CHUNK = saved
+
+    def test_fingerprint_sees_a_changed_element(self):
+        t = torch.randn(1000, 1000)
+        before = compare.fingerprint([t])
+        self.assertTrue(compare.same_fingerprint(before, compare.fingerprint([t])))
+        t[999, 998] += 1.0
+        self.assertFalse(compare.same_fingerprint(before, compare.fingerprint([t])))
+
     def test_tolerance_is_kernelbench_allclose(self):
         ref = torch.tensor([1.0])
         self.assertTrue(compare.compare([ref], [torch.tensor([1.019])], 1e-2, 1e-2).ok)
