@@ -54,5 +54,7 @@ case "$step" in
       --out "$OUT/adversarial" 2>&1 | tee "$OUT/adversarial.log" | tail -n 25
     python3 deploy/bundle/check_expectations.py bench/corpus/cuda-handwritten "$OUT/handwritten/verdicts.jsonl" \
       worker/src/test/resources/adversarial/cuda "$OUT/adversarial/verdicts.jsonl" | tee "$OUT/expectations.txt"
+    rm -f "$OUT"/*/eval_results.json
+    tar -czf "$OUT/runs.tgz" -C /tmp/kfw runs 2>/dev/null
     ;;
 esac
