@@ -30,7 +30,8 @@ CHECKS = ["timer_integrity", "input_mutation", "output_aliasing", "result_reuse"
 
 # Input distributions tried when the reference output is degenerate at the default inputs:
 # (scale, shift) applied to every floating-point input tensor.
-EXTRA_DISTRIBUTIONS = [(10.0, 0.0), (100.0, 0.0), (1.0, -0.5), (4.0, -2.0)]
+EXTRA_DISTRIBUTIONS = [(10.0, 0.0), (100.0, 0.0), (1.0, -0.5), (4.0, -2.0), (1e3, 0.0), (1e4, 0.0),
+                       (1e5, 0.0)]
 SUSPICIOUS_SPEEDUP = 10.0
 # fp64 runs 30-60x slower than fp32 on data-centre GPUs (far more for convolutions without fp64 kernels):
 # the numeric precision check is skipped where it would cost seconds; the flag checks always run.
@@ -133,6 +134,7 @@ class Evaluation:
         self.integrity = Integrity()
         self.integrity.watch(problem, ["Model", "get_inputs", "get_init_inputs"])
         self.integrity.watch(self.Model, ["forward", "__call__"])
+        self.l2_baseline = _persisting_l2_limit() if self.device.type == "cuda" else None
         self.recorder.install()
         if self.backend == "triton":
             self.triton.install()
@@ -188,9 +190,12 @@ class Evaluation:
                 self.reference_ms = (timing.wall_clock() - started) * 1000
             ref_mutates |= not compare.same_fingerprint(compare.fingerprint(inputs), pristine)
             ref_aliases |= _any_overlap(ref_out, inputs)
-            del inputs
+            _poison_free_memory(ref_out)
             torch.manual_seed(trial_seed)
             outs = self._forward(cand_in)
+            # Released only now, so the candidate's output could not land in memory that held the inputs
+            # (for ReLU of non-negative inputs that memory already holds the right answer).
+            del inputs
             # Read right away, on the current stream, before any synchronisation: what a consumer sees.
             at_return = compare.fingerprint(outs)
             self._sync()
@@ -482,13 +487,15 @@ class Evaluation:
             self._check("persisting_l2", "SKIPPED", "no L2 residency controls on cpu")
             return
         limit = _persisting_l2_limit()
-        if limit is None:
+        if limit is None or self.l2_baseline is None:
             self._check("persisting_l2", "SKIPPED", "cudaDeviceGetLimit unavailable")
-        elif limit > 0:
-            self._reject("persisting_l2", f"the candidate reserved {limit} bytes of persisting L2: "
-                         "timings with a flushed L2 would not be comparable")
+        elif limit != self.l2_baseline:
+            self._reject("persisting_l2", f"the candidate changed the persisting-L2 reservation from "
+                         f"{self.l2_baseline} to {limit} bytes: timings with a flushed L2 would not be "
+                         "comparable")
         else:
-            self._check("persisting_l2", "PASSED", "no persisting-L2 reservation")
+            self._check("persisting_l2", "PASSED", f"persisting-L2 reservation unchanged ({limit} bytes, "
+                        "the device's own setting)")
 
     def _hidden_stream_work(self, ref: timing.Stats, cand: timing.Stats) -> None:
         if ref.stream_median_ms is None or cand.stream_median_ms is None:
@@ -839,6 +846,15 @@ def _clone(values: Sequence[Any]) -> List[Any]:
 def _any_overlap(outputs: Sequence[Any], inputs: Sequence[Any]) -> bool:
     return any(compare.overlaps(o, i) for o in outputs if isinstance(o, torch.Tensor)
                for i in inputs if isinstance(i, torch.Tensor) and i.numel() and o.numel())
+
+
+def _poison_free_memory(like: Sequence[Any]) -> None:
+    """Fills blocks the size of the expected outputs with NaN and frees them: the caching allocator hands
+    such blocks to the candidate's next allocations of that size, so an output element the candidate never
+    writes (or has not written yet when forward returns) reads NaN instead of a plausible stale value."""
+    for t in like:
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and t.device.type == "cuda":
+            torch.full_like(t, float("nan"))
 
 
 def _small_view(outputs: Sequence[Any]) -> List[Any]:
