@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import traceback
 from typing import Any, Dict, TextIO
 
 from . import VERSION, isolation
@@ -40,13 +41,18 @@ def main() -> int:
 
     # Candidate failures come back as verdicts. A bug in the harness itself raises and ends the
     # process, and the JVM replaces it; never swallow such a bug into a verdict.
-    if request.mode == "compile":
-        from .stages import compile_candidate
-        result: Dict[str, Any] = compile_candidate(request, on_stage)
-    else:
-        from .stages import Evaluation
-        result = {"event": "result",
-                  "verdict": Evaluation(request, on_stage, environment).run()}
+    try:
+        if request.mode == "compile":
+            from .stages import compile_candidate
+            result: Dict[str, Any] = compile_candidate(request, on_stage)
+        else:
+            from .stages import Evaluation
+            result = {"event": "result",
+                      "verdict": Evaluation(request, on_stage, environment).run()}
+    except Exception:  # a bug or a resource limit of the harness itself: never the candidate's verdict
+        send(protocol_out, {"id": request.id, "event": "harness_error",
+                            "error": traceback.format_exc()[-4000:]})
+        raise
     send(protocol_out, {"id": request.id, "token": request.token, **result})
     protocol_out.flush()
     sys.stderr.flush()
@@ -60,6 +66,10 @@ def _warm_up(role: str, backend: str, limits: Dict[str, str]) -> Dict[str, Any]:
 
     device = platform.processor() or platform.machine() or "cpu"
     if role == "evaluate" and backend != "cpu":
+        if tuple(int(p) for p in torch.__version__.split(".")[:2] if p.isdigit()) >= (2, 1):
+            # Big tensors of many sizes come and go in one evaluation; growable segments keep the caching
+            # allocator from fragmenting (torch 2.1+ only: 1.13 rejects the option).
+            os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
         torch.cuda.init()
         a = torch.randn(256, 256, device="cuda")
         (a @ a).sum().item()  # brings up the context and cuBLAS before the clock matters

@@ -128,8 +128,9 @@ def fingerprint(values: Sequence[Any]) -> List[Any]:
             continue
         stride = max(1, flat.numel() // (1 << 20))
         sample = flat[::stride].clone()
-        total = flat.sum(dtype=torch.float64) if (v.is_floating_point() or v.is_complex()) else \
-            flat.to(torch.int64).sum() if v.dtype != torch.bool else flat.sum()
+        wide = torch.complex128 if v.is_complex() else torch.float64 if v.is_floating_point() else torch.int64
+        # Summed a slice at a time: a float64 copy of a whole 8 GB tensor would not fit beside it.
+        total = sum(flat[i:i + CHUNK].sum(dtype=wide) for i in range(0, flat.numel(), CHUNK))
         prints.append((sample, total))
     return prints
 

@@ -68,6 +68,8 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
 
   /** After this many evaluation processes in a row fail to come up, the device is declared unhealthy. */
   private static final int UNHEALTHY_AFTER = 5;
+  /** A harness error (the verifier's fault, not the candidate's) is retried on a fresh process this often. */
+  private static final int HARNESS_ATTEMPTS = 2;
 
   private final Device device;
   private final String nodeId;
@@ -86,9 +88,10 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   private final Deque<Compiled> compiled = new ArrayDeque<>();
   private final Map<String, Verdict> unacked = new LinkedHashMap<>();
   private final Map<String, Stats> referenceTimings = new HashMap<>();
+  private final Map<Long, HarnessProcess> starting = new HashMap<>();
+  private final Deque<HarnessProcess> warm = new ArrayDeque<>();
+  private final Map<String, Integer> harnessErrors = new HashMap<>();
   private Compiled evaluating;
-  private HarnessProcess spare;
-  private boolean spareReady;
   private int spareFailures;
   private boolean requestOutstanding;
   private ActorRef<Done> drainedTo;
@@ -109,7 +112,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     this.compiledAdapter = context.messageAdapter(CompilePool.Compiled.class, CompileDone::new);
     this.evaluatedAdapter = context.messageAdapter(HarnessSession.Finished.class, EvaluationDone::new);
     this.ackAdapter = context.messageAdapter(DispatcherProtocol.VerdictAck.class, Acked::new);
-    startSpare();
+    startSpares();
     requestWork();
   }
 
@@ -131,7 +134,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
         .onMessage(SpareReady.class, this::onSpareReady)
         .onMessage(SpareFailed.class, this::onSpareFailed)
         .onMessageEquals(StartSpare.INSTANCE, () -> {
-          startSpare();
+          startSpares();
           return this;
         })
         .onMessage(EvaluationDone.class, this::onEvaluationDone)
@@ -139,9 +142,8 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onMessage(Drain.class, this::onDrain)
         .onSignal(PostStop.class, signal -> {
-          if (spare != null) {
-            spare.kill();
-          }
+          warm.forEach(HarnessProcess::kill);
+          starting.values().forEach(HarnessProcess::kill);
           return this;
         })
         .build();
@@ -182,13 +184,11 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   }
 
   private void evaluateNext() {
-    if (evaluating != null || compiled.isEmpty() || spare == null || !spareReady) {
+    if (evaluating != null || compiled.isEmpty() || warm.isEmpty()) {
       return;
     }
     evaluating = compiled.poll();
-    HarnessProcess process = spare;
-    spare = null;
-    spareReady = false;
+    HarnessProcess process = warm.poll();
     HarnessRequests.Job job = evaluating.job();
     Stats cachedReference = settings.referenceTimingReuse()
         ? referenceTimings.get(job.problem().id() + "|" + job.settings().hashCode()) : null;
@@ -196,7 +196,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
         cachedReference, settings.driftTrials(), settings.driftTolerance());
     getContext().spawnAnonymous(HarnessSession.create(evaluating.offer().leaseId(), process, request, "load",
         settings::stageTimeout, evaluatedAdapter));
-    startSpare();
+    startSpares();
   }
 
   private Behavior<Command> onEvaluationDone(EvaluationDone done) {
@@ -208,7 +208,20 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     evaluating = null;
     HarnessRequests.Job job = current.job();
     Verdict verdict;
-    if (finished.result() != null && finished.result().has("verdict")) {
+    if (finished.result() != null && "harness_error".equals(finished.result().path("event").asText())) {
+      String leaseId = current.offer().leaseId();
+      int attempts = harnessErrors.merge(leaseId, 1, Integer::sum);
+      String error = finished.result().path("error").asText();
+      if (attempts < HARNESS_ATTEMPTS) {
+        getContext().getLog().atWarn().addKeyValue("candidate", job.candidate().id().value())
+            .addKeyValue("error", lastLine(error)).log("harness error; retrying on a fresh process");
+        compiled.addFirst(current);
+        evaluateNext();
+        return this;
+      }
+      harnessErrors.remove(leaseId);
+      verdict = Verdicts.harnessError(job.candidate().id(), job.problem().id(), finished, error);
+    } else if (finished.result() != null && finished.result().has("verdict")) {
       JsonNode raw = finished.result().get("verdict");
       verdict = Verdicts.parse(launcher.json(), raw, finished.scratch());
       if (verdict.timing() != null && verdict.timing().referenceSource() != null
@@ -269,25 +282,25 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     dispatcher.tell(new DispatcherProtocol.RequestWork(workerId, device.capabilities(), offerAdapter));
   }
 
-  private void startSpare() {
-    if (spare != null) {
-      return;
-    }
+  /** Keeps {@code warm-evaluators} processes started or ready; their readiness is the device health check. */
+  private void startSpares() {
     Backend warmFor = device.gpu() ? Backend.TRITON : Backend.CPU;
-    HarnessProcess process = launcher.start(Role.EVALUATE, warmFor, device);
-    spare = process;
-    spareReady = false;
-    getContext().pipeToSelf(process.ready().toCompletableFuture().orTimeout(
-            settings.stageTimeout("ready").toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS),
-        (ready, failure) -> failure == null ? new SpareReady(process.pid())
-            : new SpareFailed(process.pid(), failure.getMessage()));
+    while (starting.size() + warm.size() < settings.warmEvaluators() && spareFailures < UNHEALTHY_AFTER) {
+      HarnessProcess process = launcher.start(Role.EVALUATE, warmFor, device);
+      starting.put(process.pid(), process);
+      getContext().pipeToSelf(process.ready().toCompletableFuture().orTimeout(
+              settings.stageTimeout("ready").toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS),
+          (ready, failure) -> failure == null ? new SpareReady(process.pid())
+              : new SpareFailed(process.pid(), failure.getMessage()));
+    }
   }
 
   private Behavior<Command> onSpareReady(SpareReady ready) {
-    if (spare == null || ready.pid() != spare.pid()) {
+    HarnessProcess process = starting.remove(ready.pid());
+    if (process == null) {
       return this;
     }
-    spareReady = true;
+    warm.add(process);
     spareFailures = 0;
     evaluateNext();
     requestWork();
@@ -295,11 +308,11 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   }
 
   private Behavior<Command> onSpareFailed(SpareFailed failed) {
-    if (spare == null || failed.pid() != spare.pid()) {
+    HarnessProcess process = starting.remove(failed.pid());
+    if (process == null) {
       return this;
     }
-    spare.kill();
-    spare = null;
+    process.kill();
     spareFailures++;
     Duration backoff = Duration.ofSeconds(Math.min(60, 1L << Math.min(spareFailures, 6)));
     if (spareFailures >= UNHEALTHY_AFTER) {
@@ -311,5 +324,10 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     }
     timers.startSingleTimer(StartSpare.INSTANCE, backoff);
     return this;
+  }
+
+  private static String lastLine(String text) {
+    String[] lines = text.strip().split("\n");
+    return lines[lines.length - 1];
   }
 }

@@ -20,6 +20,7 @@ public record WorkerSettings(
     int compileSlots,
     int compileJobs,
     int prefetch,
+    int warmEvaluators,
     Duration lease,
     Map<String, Duration> stageTimeouts,
     boolean referenceTimingReuse,
@@ -32,6 +33,10 @@ public record WorkerSettings(
   public WorkerSettings {
     stageTimeouts = Map.copyOf(stageTimeouts);
     limits = Map.copyOf(limits);
+    if (warmEvaluators < 1) {
+      throw new IllegalArgumentException(
+          "kernelfarm.worker.warm-evaluators must be >= 1, got " + warmEvaluators);
+    }
     if (compileSlots < 1) {
       throw new IllegalArgumentException("kernelfarm.worker.compile-slots must be >= 1, got " + compileSlots);
     }
@@ -62,6 +67,7 @@ public record WorkerSettings(
         slots > 0 ? slots : Math.max(1, (cores + 1) / 2),
         c.getInt("compile-jobs"),
         c.getInt("prefetch"),
+        c.getInt("warm-evaluators"),
         c.getDuration("lease"),
         timeouts,
         c.getBoolean("reference-timing-reuse"),
@@ -79,13 +85,14 @@ public record WorkerSettings(
   /** Resolves an automatic prefetch: enough candidates to keep this device's share of compile slots busy. */
   public WorkerSettings withDevices(int deviceCount) {
     int resolved = prefetch > 0 ? prefetch : Math.max(2, (compileSlots + deviceCount - 1) / deviceCount + 1);
-    return new WorkerSettings(python, workDir, devices, compileSlots, compileJobs, resolved, lease,
+    return new WorkerSettings(python, workDir, devices, compileSlots, compileJobs, resolved, warmEvaluators, lease,
         stageTimeouts, referenceTimingReuse, driftTrials, driftTolerance, networkIsolation, limits,
         cudaArchList);
   }
 
   public WorkerSettings withCompileSlots(int slots) {
-    return new WorkerSettings(python, workDir, devices, slots, compileJobs, prefetch, lease, stageTimeouts,
+    return new WorkerSettings(python, workDir, devices, slots, compileJobs, prefetch, warmEvaluators, lease,
+        stageTimeouts,
         referenceTimingReuse, driftTrials, driftTolerance, networkIsolation, limits, cudaArchList);
   }
 }

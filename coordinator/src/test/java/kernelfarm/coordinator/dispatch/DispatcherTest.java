@@ -45,7 +45,8 @@ class DispatcherTest {
 
   /** A clock the test moves by hand: leases lapse when the test says so. */
   private static final class ManualClock extends Clock {
-    private Instant now = Instant.parse("2026-01-01T00:00:00Z");
+    // Written by the test thread, read by the Dispatcher's: volatile, or the Dispatcher may see an old time.
+    private volatile Instant now = Instant.parse("2026-01-01T00:00:00Z");
 
     void advance(Duration d) {
       now = now.plus(d);

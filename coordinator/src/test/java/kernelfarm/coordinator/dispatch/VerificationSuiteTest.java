@@ -63,6 +63,7 @@ class VerificationSuiteTest {
           devices = cpu
           work-dir = "target/kfarm-test-work"
           compile-slots = 2
+          warm-evaluators = 2
           stage-timeouts { correctness = 20s, anticheat = 60s, timing = 60s }
           limits.address-space-bytes = 8589934592
         }

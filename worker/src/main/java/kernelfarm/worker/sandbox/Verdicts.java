@@ -42,6 +42,21 @@ public final class Verdicts {
         summary, List.of(finished.scratch().resolve("harness.log").toString()));
   }
 
+  /**
+   * The verifier itself failed twice on this candidate (a harness bug or a resource limit of its own): the
+   * verdict says so plainly, so no one mistakes it for the candidate's error.
+   */
+  public static Verdict harnessError(CandidateId id, String problemId, HarnessSession.Finished finished,
+      String error) {
+    String[] lines = error.strip().split("\n");
+    String summary = "KernelFarm could not verify this candidate: the verification harness failed during "
+        + finished.stage() + " (" + lines[lines.length - 1] + "). This is not a fault of the candidate.";
+    List<Check> checks = new ArrayList<>();
+    CHECKS.forEach(name -> checks.add(new Check(name, CheckOutcome.SKIPPED, "not reached: harness error")));
+    return new Verdict(id, problemId, Status.RUNTIME_ERROR, finished.stage(), Map.of(), null, null, checks, null,
+        null, null, summary, List.of(finished.scratch().resolve("harness.log").toString()));
+  }
+
   /** Log names become paths on this host, so "full logs by reference" can be followed. */
   public static Verdict parse(ObjectMapper json, JsonNode verdict, Path scratch) {
     try {
