@@ -118,6 +118,9 @@ class DispatcherTest {
     DispatcherProtocol.WorkOffer offer = worker.receiveMessage();
     clock.advance(LEASE.dividedBy(2));
     dispatcher.tell(new DispatcherProtocol.RenewLease("a", List.of(offer.leaseId())));
+    // RenewLease has no reply: a submission's Queued (same sender, so processed after it) says it was handled
+    // before the clock moves on. A cpu candidate, so the GPU worker below is not offered it.
+    submit(dispatcher, "level1/20_LeakyReLU", Backend.CPU, "source-renew-sync");
     clock.advance(LEASE.dividedBy(2).plusSeconds(1));
     TestProbe<DispatcherProtocol.WorkOffer> other = kit.createTestProbe();
     dispatcher.tell(new DispatcherProtocol.RequestWork("b", H100, other.getRef()));
