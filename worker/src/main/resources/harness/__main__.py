@@ -50,7 +50,7 @@ def main() -> int:
             result = {"event": "result",
                       "verdict": Evaluation(request, on_stage, environment).run()}
     except Exception:  # a bug or a resource limit of the harness itself: never the candidate's verdict
-        send(protocol_out, {"id": request.id, "event": "harness_error",
+        send(protocol_out, {"id": request.id, "token": request.token, "event": "harness_error",
                             "error": traceback.format_exc()[-4000:]})
         raise
     send(protocol_out, {"id": request.id, "token": request.token, **result})

@@ -33,9 +33,17 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
    * {@code stage} where, and {@code reason} why.
    */
   public record Finished(String tag, JsonNode result, boolean timedOut, String stage, String reason, Path scratch)
-      implements NoSerializationVerificationNeeded {}
+      implements NoSerializationVerificationNeeded {
+    /** Set when a result line came without this request's token: something other than the harness wrote it. */
+    public boolean forged() {
+      return result == null && reason != null && reason.startsWith(FORGED);
+    }
+  }
+
+  static final String FORGED = "a result line without this request's token";
 
   private final String tag;
+  private final String token;
   private final HarnessProcess process;
   private final Function<String, Duration> stageTimeout;
   private final ActorRef<Finished> replyTo;
@@ -43,11 +51,12 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
   private String stage;
   private boolean answered;
 
-  private HarnessSession(ActorContext<Command> context, TimerScheduler<Command> timers, String tag,
+  private HarnessSession(ActorContext<Command> context, TimerScheduler<Command> timers, String tag, String token,
       HarnessProcess process, String firstStage, Function<String, Duration> stageTimeout,
       ActorRef<Finished> replyTo) {
     super(context);
     this.tag = tag;
+    this.token = token;
     this.timers = timers;
     this.process = process;
     this.stageTimeout = stageTimeout;
@@ -59,7 +68,8 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
   public static Behavior<Command> create(String tag, HarnessProcess process, String requestLine, String firstStage,
       Function<String, Duration> stageTimeout, ActorRef<Finished> replyTo) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      HarnessSession session = new HarnessSession(ctx, timers, tag, process, firstStage, stageTimeout, replyTo);
+      HarnessSession session = new HarnessSession(ctx, timers, tag, tokenOf(requestLine), process, firstStage,
+          stageTimeout, replyTo);
       timers.startSingleTimer(StageTimedOut.INSTANCE, stageTimeout.apply(firstStage));
       ActorRef<Command> self = ctx.getSelf();
       process.listen(event -> self.tell(new Observed(event)));
@@ -87,6 +97,11 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
       return this;
     }
     if (observed.event() instanceof HarnessProcess.Result result) {
+      if (!token.equals(result.line().path("token").asText())) {
+        // Candidate code shares the harness's process; a line it wrote must never pass for the verdict.
+        process.kill();
+        return answer(new Finished(tag, null, false, stage, FORGED + " arrived during " + stage, process.scratch()));
+      }
       return answer(new Finished(tag, result.line(), false, stage, null, process.scratch()));
     }
     HarnessProcess.Exited exited = (HarnessProcess.Exited) observed.event();
@@ -105,6 +120,15 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
       replyTo.tell(finished);
     }
     return Behaviors.stopped();
+  }
+
+  private static String tokenOf(String requestLine) {
+    int at = requestLine.indexOf("\"token\":\"");
+    if (at < 0) {
+      return "";
+    }
+    int start = at + "\"token\":\"".length();
+    return requestLine.substring(start, requestLine.indexOf('"', start));
   }
 
   static String describeExit(HarnessProcess.Exited exited) {

@@ -28,6 +28,16 @@ public final class Verdicts {
 
   /** TIMEOUT when the worker killed the process at a stage limit, RUNTIME_ERROR when it died by itself. */
   public static Verdict killedOrDied(CandidateId id, String problemId, HarnessSession.Finished finished) {
+    if (finished.forged()) {
+      List<Check> checks = new ArrayList<>();
+      CHECKS.forEach(name -> checks.add(name.equals("timer_integrity")
+          ? new Check(name, CheckOutcome.FAILED, "the candidate wrote " + finished.reason()
+              + " on the harness's protocol channel: it tried to answer for the verifier")
+          : new Check(name, CheckOutcome.SKIPPED, "not reached: the process was killed")));
+      return new Verdict(id, problemId, Status.REJECTED, finished.stage(), Map.of(), null, null, checks, null, null,
+          null, "Rejected by check 'timer_integrity': the candidate wrote to the verifier's own output channel.",
+          List.of(finished.scratch().resolve("harness.log").toString()));
+    }
     Status status = finished.timedOut() ? Status.TIMEOUT : Status.RUNTIME_ERROR;
     String summary = finished.timedOut()
         ? "Timed out: the candidate " + finished.reason() + " and was killed. Look for an endless loop, a "
