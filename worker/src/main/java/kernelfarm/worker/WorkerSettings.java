@@ -89,10 +89,4 @@ public record WorkerSettings(
         stageTimeouts, referenceTimingReuse, driftTrials, driftTolerance, networkIsolation, limits,
         cudaArchList);
   }
-
-  public WorkerSettings withCompileSlots(int slots) {
-    return new WorkerSettings(python, workDir, devices, slots, compileJobs, prefetch, warmEvaluators, lease,
-        stageTimeouts,
-        referenceTimingReuse, driftTrials, driftTolerance, networkIsolation, limits, cudaArchList);
-  }
 }

@@ -30,15 +30,12 @@ public final class HarnessLauncher {
   private final Path harnessRoot;
   private final boolean unshareAvailable;
   private final ObjectMapper json;
-  private final String torchVersion;
 
-  private HarnessLauncher(WorkerSettings settings, Path harnessRoot, boolean unshareAvailable, ObjectMapper json,
-      String torchVersion) {
+  private HarnessLauncher(WorkerSettings settings, Path harnessRoot, boolean unshareAvailable, ObjectMapper json) {
     this.settings = settings;
     this.harnessRoot = harnessRoot;
     this.unshareAvailable = unshareAvailable;
     this.json = json;
-    this.torchVersion = torchVersion;
   }
 
   public static HarnessLauncher create(WorkerSettings settings, ObjectMapper json) {
@@ -52,7 +49,7 @@ public final class HarnessLauncher {
     log.atInfo().addKeyValue("python", settings.python()).addKeyValue("torch", torch)
         .addKeyValue("networkIsolation", unshare).addKeyValue("harness", root.getFileName().toString())
         .log("harness ready");
-    return new HarnessLauncher(settings, root, unshare, json, torch);
+    return new HarnessLauncher(settings, root, unshare, json);
   }
 
   /** A new process with its own scratch folder; it imports torch (and brings the device up) while it waits. */
@@ -82,9 +79,6 @@ public final class HarnessLauncher {
     return unshareAvailable;
   }
 
-  public String torchVersion() {
-    return torchVersion;
-  }
 
   private static String probeTorch(WorkerSettings settings) {
     SandboxEnvironment env = SandboxEnvironment.of(SandboxEnvironment.Role.COMPILE, Backend.CPU, Device.cpu(),
