@@ -10,7 +10,6 @@ import ast
 import copy
 import os
 import signal
-import sys
 import threading
 import traceback
 import uuid
@@ -18,7 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from . import VERSION, compare, isolation, summary, timing
+from . import compare, isolation, summary, timing
 from .integrity import Integrity
 from .loader import ExtensionBuildFailed, ExtensionRecorder, TritonLaunches, import_file
 from .protocol import Request
@@ -723,7 +722,6 @@ def compile_candidate(request: Request, on_stage: Callable[[str], None]) -> Dict
     uid = uuid.uuid4().hex[:8]
     os.chdir(request.scratch_dir)
     failure: Optional[BaseException] = None
-    meta = getattr(torch, "device", None)
     lazy_inputs = request.backend != "cpu" and hasattr(torch.device("meta"), "__enter__")
     # A forward-time build is only worth probing for when the source names an extension builder.
     probe = any(word in source for word in ("load_inline", "cpp_extension", "load("))
@@ -745,7 +743,6 @@ def compile_candidate(request: Request, on_stage: Callable[[str], None]) -> Dict
                     _probe_forward(model, problem.get_inputs, on_stage)
     except BaseException as error:  # candidate code: only an uncaught build failure is decisive
         failure = error
-    del meta
     recorder.write_record()
     chain, seen = failure, set()
     while chain is not None and id(chain) not in seen:
