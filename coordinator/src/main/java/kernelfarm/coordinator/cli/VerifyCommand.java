@@ -111,16 +111,24 @@ final class VerifyCommand implements Callable<Integer> {
     }
     bar.finish();
     Reports.writeEvalResults(mapper, folder.resolve("eval_results.json"), results);
-    System.out.printf("%-50s %-13s %9s%n", "candidate", "status", "speedup");
+    System.out.printf("%-36s %-13s %8s  %s%n", "candidate", "status", "speedup", "why");
     for (int i = 0; i < files.size(); i++) {
       Verdict v = results.get(i).getValue();
       String speedup = v.timing() != null && v.timing().speedup() != null && v.correct()
           ? String.format("%.2fx", v.timing().speedup()) : "-";
-      System.out.printf("%-50s %-13s %9s%n", files.get(i).name(), v.status(), speedup);
+      System.out.printf("%-36s %-13s %8s  %s%n", files.get(i).name(), v.status(), speedup, headline(v));
     }
     System.out.println("totals: " + counts);
     System.out.println("verdicts: " + verdicts + "\neval_results: " + folder.resolve("eval_results.json"));
     return 0;
+  }
+
+  /** The line of the summary that says why: the failed check, the mismatch, the compiler error, the timing. */
+  private static String headline(Verdict v) {
+    List<String> lines = v.summary().lines().filter(l -> !l.isBlank() && !l.startsWith("Next:")
+        && !l.startsWith("Compilation failed") && !l.startsWith("Error building")).toList();
+    String line = lines.isEmpty() ? "" : v.correct() && lines.size() > 1 ? lines.get(1) : lines.get(0);
+    return line.length() > 110 ? line.substring(0, 107) + "..." : line;
   }
 
   CompletableFuture<Verdict> verifyOne(LocalFarm local, CandidateFile file, boolean gpu, VerifySettings settings) {
