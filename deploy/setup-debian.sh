@@ -11,8 +11,10 @@ command -v ninja >/dev/null 2>&1 || need+=(ninja-build)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 if ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 && ! python3 -c 'import torch' >/dev/null 2>&1; then
-  need+=(python3-torch python3-dev)
+  need+=(python3-torch)
 fi
+# C++ extensions (load_inline) compile against Python.h.
+compgen -G "/usr/include/python3*/Python.h" >/dev/null || need+=(python3-dev)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
