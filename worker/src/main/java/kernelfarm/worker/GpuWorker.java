@@ -191,7 +191,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     HarnessProcess process = warm.poll();
     HarnessRequests.Job job = evaluating.job();
     Stats cachedReference = settings.referenceTimingReuse()
-        ? referenceTimings.get(job.problem().id() + "|" + job.settings().hashCode()) : null;
+        ? referenceTimings.get(referenceKey(job)) : null;
     String request = HarnessRequests.evaluate(launcher.json(), job, process.scratch(), "evaluate",
         cachedReference, settings.driftTrials(), settings.driftTolerance());
     getContext().spawnAnonymous(HarnessSession.create(evaluating.offer().leaseId(), process, request, "load",
@@ -207,7 +207,6 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     }
     evaluating = null;
     HarnessRequests.Job job = current.job();
-    Verdict verdict;
     if (finished.result() != null && "harness_error".equals(finished.result().path("event").asText())) {
       String leaseId = current.offer().leaseId();
       int attempts = harnessErrors.merge(leaseId, 1, Integer::sum);
@@ -220,16 +219,11 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
         return this;
       }
       harnessErrors.remove(leaseId);
-      verdict = Verdicts.harnessError(job.candidate().id(), job.problem().id(), finished, error);
-    } else if (finished.result() != null && finished.result().has("verdict")) {
-      JsonNode raw = finished.result().get("verdict");
-      verdict = Verdicts.parse(launcher.json(), raw, finished.scratch());
-      if (verdict.timing() != null && verdict.timing().referenceSource() != null
-          && verdict.timing().referenceSource().startsWith("measured")) {
-        referenceTimings.put(job.problem().id() + "|" + job.settings().hashCode(), verdict.timing().reference());
-      }
-    } else {
-      verdict = Verdicts.killedOrDied(job.candidate().id(), job.problem().id(), finished);
+    }
+    Verdict verdict = Verdicts.of(launcher.json(), finished, job.candidate().id(), job.problem().id());
+    if (verdict.timing() != null && verdict.timing().referenceSource() != null
+        && verdict.timing().referenceSource().startsWith("measured")) {
+      referenceTimings.put(referenceKey(job), verdict.timing().reference());
     }
     report(current.offer().leaseId(), verdict.withDevice(new DeviceRef(nodeId, device.index(), device.name())));
     evaluateNext();
@@ -324,6 +318,11 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     }
     timers.startSingleTimer(StartSpare.INSTANCE, backoff);
     return this;
+  }
+
+  /** Reference timings are reused per problem and settings: other trials or tolerances time differently. */
+  private static String referenceKey(HarnessRequests.Job job) {
+    return job.problem().id() + "|" + job.settings().hashCode();
   }
 
   private static String lastLine(String text) {

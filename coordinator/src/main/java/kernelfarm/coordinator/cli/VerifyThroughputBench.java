@@ -155,9 +155,7 @@ final class VerifyThroughputBench implements Callable<Integer> {
       local.system().systemActorOf(HarnessSession.create(c.id().value(), process, request, "load", ws::stageTimeout, sink),
           "baseline-session-" + i, Props.empty());
       HarnessSession.Finished f = done.join();
-      Verdict v = f.result() != null && f.result().has("verdict")
-          ? Verdicts.parse(json, f.result().get("verdict"), f.scratch())
-          : Verdicts.killedOrDied(c.id(), c.problemId(), f);
+      Verdict v = Verdicts.of(json, f, c.id(), c.problemId());
       double seconds = (System.nanoTime() - one) / 1e9;
       wallSeconds += seconds;
       evalSeconds += evaluationSeconds(v);

@@ -67,6 +67,20 @@ public final class Verdicts {
         null, null, summary, List.of(finished.scratch().resolve("harness.log").toString()));
   }
 
+  /**
+   * The verdict a finished session stands for: the harness's own when it wrote one, a harness error when the
+   * verifier failed, else the worker's account of the kill or crash.
+   */
+  public static Verdict of(ObjectMapper json, HarnessSession.Finished finished, CandidateId id, String problemId) {
+    if (finished.result() != null && finished.result().has("verdict")) {
+      return parse(json, finished.result().get("verdict"), finished.scratch());
+    }
+    if (finished.result() != null && "harness_error".equals(finished.result().path("event").asText())) {
+      return harnessError(id, problemId, finished, finished.result().path("error").asText());
+    }
+    return killedOrDied(id, problemId, finished);
+  }
+
   /** Log names become paths on this host, so "full logs by reference" can be followed. */
   public static Verdict parse(ObjectMapper json, JsonNode verdict, Path scratch) {
     try {
