@@ -49,7 +49,12 @@ final class FarmOptions {
   String devices;
 
   Config config() {
-    Config config = ConfigFactory.load();
+    return overrides().withFallback(ConfigFactory.load());
+  }
+
+  /** Only what the options set, to lay over another base config (the cluster node's). */
+  Config overrides() {
+    Config config = ConfigFactory.empty();
     if (python != null) {
       config = config.withValue("kernelfarm.worker.python", ConfigValueFactory.fromAnyRef(python));
     }

@@ -1,0 +1,191 @@
+package kernelfarm.coordinator;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.net.http.HttpClient;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import kernelfarm.coordinator.campaign.Campaign;
+import kernelfarm.coordinator.campaign.CampaignSpec;
+import kernelfarm.coordinator.campaign.ProblemResult;
+import kernelfarm.coordinator.campaign.SearchServices;
+import kernelfarm.coordinator.dispatch.Dispatcher;
+import kernelfarm.coordinator.llm.LlmClient;
+import kernelfarm.coordinator.llm.LlmEndpoint;
+import kernelfarm.coordinator.problem.ProblemCoordinator;
+import kernelfarm.coordinator.prompt.PromptTemplates;
+import kernelfarm.protocol.DispatcherProtocol;
+import kernelfarm.protocol.Problem;
+import kernelfarm.worker.WorkerNode;
+import kernelfarm.worker.WorkerSettings;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.cluster.typed.SingletonActor;
+import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
+import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
+
+/**
+ * One cluster node: starts what its roles ask for. Every node gets a proxy to the Dispatcher singleton (which runs
+ * on the oldest coordinator node); a {@code coordinator} node adds the Campaign and ProblemCoordinator shards and
+ * its LLM clients, a {@code worker} node its GpuWorkers. {@code kfarm demo} runs one node with both roles; the
+ * cluster tests start several on loopback.
+ */
+public final class Node implements AutoCloseable {
+  /** What config cannot express. */
+  public record Deps(Clock clock, HttpClient http, List<LlmEndpoint> endpoints) {
+    public Deps {
+      endpoints = List.copyOf(endpoints);
+    }
+  }
+
+  private static final Duration ASK = Duration.ofSeconds(30);
+
+  private final ActorSystem<Void> system;
+  private final ActorRef<DispatcherProtocol.Command> dispatcher;
+  private final WorkerNode.Started worker;
+
+  private Node(ActorSystem<Void> system, ActorRef<DispatcherProtocol.Command> dispatcher,
+      WorkerNode.Started worker) {
+    this.system = system;
+    this.dispatcher = dispatcher;
+    this.worker = worker;
+  }
+
+  /** The node config: {@code node.conf} (cluster, journal) with the store filled in from kernelfarm.store. */
+  public static Config config(Config overrides) {
+    return withStore(overrides.withFallback(ConfigFactory.load("node")).resolve());
+  }
+
+  /**
+   * Starts a node and, when the config names no seed nodes and {@code joinSelf} is set, makes it a one-node
+   * cluster. Blocks until the journal's tables exist.
+   */
+  public static Node start(Config config, Deps deps, boolean joinSelf) {
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "KernelFarm", config);
+    try {
+      SchemaUtils.createIfNotExists(system).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      Cluster cluster = Cluster.get(system);
+      if (joinSelf && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+        cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      }
+      WorkerSettings workerSettings = WorkerSettings.from(config);
+      ActorRef<DispatcherProtocol.Command> dispatcher = ClusterSingleton.get(system).init(
+          SingletonActor.of(Dispatcher.create(deps.clock(), workerSettings.lease()),
+                  DispatcherProtocol.SINGLETON_NAME)
+              .withSettings(ClusterSingletonSettings.create(system).withRole("coordinator")));
+      Member self = cluster.selfMember();
+      if (self.hasRole("coordinator")) {
+        SearchServices services = new SearchServices(clients(deps, json(system)),
+            PromptTemplates.load(Path.of(config.getString("kernelfarm.coordinator.prompts"))), dispatcher,
+            deps.clock(), SearchServices.Settings.from(config));
+        Campaign.init(system, services);
+        ProblemCoordinator.init(system, services);
+      }
+      WorkerNode.Started worker = self.hasRole("worker") ? WorkerNode.init(system, workerSettings, dispatcher) : null;
+      return new Node(system, dispatcher, worker);
+    } catch (Exception e) {
+      system.terminate();
+      throw e instanceof RuntimeException r ? r : new IllegalStateException("node start failed: " + e, e);
+    }
+  }
+
+  private static Map<String, LlmClient> clients(Deps deps, ObjectMapper json) {
+    Map<String, LlmClient> clients = new LinkedHashMap<>();
+    for (LlmEndpoint endpoint : deps.endpoints()) {
+      clients.put(endpoint.name(), new LlmClient(endpoint, deps.http(), json, deps.clock()));
+    }
+    return clients;
+  }
+
+  private static Config withStore(Config config) {
+    String url = config.getString("kernelfarm.store.url");
+    String profile;
+    String driver;
+    if (url.startsWith("jdbc:h2:")) {
+      profile = "slick.jdbc.H2Profile$";
+      driver = "org.h2.Driver";
+    } else if (url.startsWith("jdbc:postgresql:")) {
+      profile = "slick.jdbc.PostgresProfile$";
+      driver = "org.postgresql.Driver";
+    } else {
+      throw new IllegalArgumentException("kernelfarm.store.url: \"" + url + "\" is neither jdbc:h2: nor "
+          + "jdbc:postgresql:; set KFARM_STORE_URL to e.g. jdbc:postgresql://localhost:5432/kfarm");
+    }
+    String at = "pekko-persistence-jdbc.shared-databases.kfarm.";
+    int connections = config.getInt("kernelfarm.store.max-connections");
+    Map<String, Object> store = new HashMap<>();
+    store.put(at + "profile", profile);
+    store.put(at + "db.url", url);
+    store.put(at + "db.user", config.getString("kernelfarm.store.user"));
+    store.put(at + "db.password", config.getString("kernelfarm.store.password"));
+    store.put(at + "db.driver", driver);
+    store.put(at + "db.numThreads", connections);
+    store.put(at + "db.maxConnections", connections);
+    store.put(at + "db.minConnections", 1);
+    return ConfigFactory.parseMap(store).withFallback(config).resolve();
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  public ActorRef<DispatcherProtocol.Command> dispatcher() {
+    return dispatcher;
+  }
+
+  public Optional<WorkerNode.Started> worker() {
+    return Optional.ofNullable(worker);
+  }
+
+  public ObjectMapper json() {
+    return json(system);
+  }
+
+  private static ObjectMapper json(ActorSystem<?> system) {
+    return JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());
+  }
+
+  /** Submits a campaign; completes once it is persisted. */
+  public CompletionStage<Done> submit(String campaignId, CampaignSpec spec, List<Problem> problems) {
+    return ClusterSharding.get(system).entityRefFor(Campaign.TYPE_KEY, campaignId)
+        .askWithStatus(replyTo -> new Campaign.Submit(spec, problems, replyTo), ASK);
+  }
+
+  public CompletionStage<Campaign.Progress> progress(String campaignId) {
+    return ClusterSharding.get(system).entityRefFor(Campaign.TYPE_KEY, campaignId)
+        .ask(Campaign.GetProgress::new, ASK);
+  }
+
+  public CompletionStage<ProblemResult> problem(String campaignId, String problemId) {
+    return ClusterSharding.get(system)
+        .entityRefFor(ProblemCoordinator.TYPE_KEY, ProblemCoordinator.entityId(campaignId, problemId))
+        .ask(ProblemCoordinator.GetStatus::new, ASK);
+  }
+
+  @Override
+  public void close() {
+    system.terminate();
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,107 @@
+package kernelfarm.coordinator.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import kernelfarm.coordinator.Node;
+import kernelfarm.coordinator.campaign.Campaign;
+import kernelfarm.coordinator.campaign.CampaignSpec;
+import kernelfarm.coordinator.campaign.CampaignSummary;
+import kernelfarm.coordinator.campaign.ProblemResult;
+import kernelfarm.protocol.Problem;
+import kernelfarm.protocol.Status;
+import kernelfarm.protocol.Verdict;
+
+/**
+ * Runs one campaign on a node from the command line: submits it, shows a progress bar of verdicts while the
+ * problems search, then prints the results table and writes results.json and KernelBench's eval_results.json.
+ */
+final class CampaignRunner {
+  private CampaignRunner() {}
+
+  static int run(Node node, String campaignId, CampaignSpec spec, List<Problem> problems, Path out,
+      PrintStream console) throws Exception {
+    node.submit(campaignId, spec, problems).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    ProgressBar bar = new ProgressBar(System.err,
+        problems.size() * spec.search().branches() * spec.search().rounds());
+    Map<String, Map<String, Integer>> seen = new HashMap<>();
+    Campaign.Progress progress;
+    while (true) {
+      progress = node.progress(campaignId).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      for (Problem p : problems) {
+        ProblemResult r = progress.results().get(p.id());
+        if (r == null) {
+          r = node.problem(campaignId, p.id()).toCompletableFuture().get(60, TimeUnit.SECONDS);
+        }
+        advance(bar, seen.computeIfAbsent(p.id(), k -> new HashMap<>()), r.statusCounts());
+      }
+      if (progress.finished() != null) {
+        break;
+      }
+      Thread.sleep(500);
+    }
+    bar.finish();
+    List<ProblemResult> results = new ArrayList<>();
+    for (Problem p : problems) {
+      results.add(progress.results().get(p.id()));
+    }
+    print(console, results);
+    write(node.json(), out, campaignId, spec, problems, results);
+    console.println("results: " + out.resolve("results.json"));
+    console.println("eval_results: " + out.resolve("eval_results.json"));
+    return 0;
+  }
+
+  private static void advance(ProgressBar bar, Map<String, Integer> seen, Map<String, Integer> now) {
+    now.forEach((status, count) -> {
+      int before = seen.getOrDefault(status, 0);
+      for (int i = before; i < count; i++) {
+        bar.advance(status.equals("NO_CODE") ? Status.INCORRECT : Status.valueOf(status));
+      }
+      seen.put(status, count);
+    });
+  }
+
+  static void print(PrintStream out, List<ProblemResult> results) {
+    out.printf("%-22s %-13s %8s %6s %8s %8s %9s  %s%n", "problem", "best", "speedup", "round", "seconds",
+        "tokens", "gpu s", "verdicts");
+    for (ProblemResult r : results) {
+      String best = r.best() == null ? "-" : r.best().status().name();
+      out.printf("%-22s %-13s %8s %6s %8.1f %8d %9.1f  %s%n", r.name(), best,
+          r.bestSpeedup() == null ? "-" : String.format("%.2fx", r.bestSpeedup()),
+          r.bestRound() < 0 ? "-" : "b" + r.bestBranch() + "/r" + r.bestRound(), r.secondsToBest(),
+          r.tokensToBest(), r.gpuSeconds(), r.statusCounts());
+    }
+    CampaignSummary s = CampaignSummary.of(results);
+    out.printf("correct: %d/%d (%.0f%%)  fast_1.0: %.0f%%  fast_1.5: %.0f%%  geomean speedup: %s%n", s.correct(),
+        s.problems(), 100 * s.correctnessRate(), 100 * s.fastP().get("fast_1.0"), 100 * s.fastP().get("fast_1.5"),
+        s.geomeanSpeedup() == null ? "-" : String.format("%.2fx", s.geomeanSpeedup()));
+    out.printf("rounds: %d  gpu: %.1f s  tokens: %d in, %d out  cost: $%.4f%n", s.rounds(), s.gpuSeconds(),
+        s.promptTokens(), s.completionTokens(), s.costUsd());
+  }
+
+  private static void write(ObjectMapper json, Path out, String campaignId, CampaignSpec spec,
+      List<Problem> problems, List<ProblemResult> results) throws Exception {
+    Files.createDirectories(out);
+    ObjectNode root = json.createObjectNode();
+    root.put("campaign", campaignId);
+    root.set("spec", json.valueToTree(spec));
+    root.set("summary", json.valueToTree(CampaignSummary.of(results)));
+    root.set("problems", json.valueToTree(results));
+    Files.writeString(out.resolve("results.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+    List<Map.Entry<Problem, Verdict>> best = new ArrayList<>();
+    for (int i = 0; i < problems.size(); i++) {
+      if (results.get(i).best() != null) {
+        best.add(Map.entry(problems.get(i), results.get(i).best()));
+      }
+    }
+    Reports.writeEvalResults(json, out.resolve("eval_results.json"), best);
+  }
+}
