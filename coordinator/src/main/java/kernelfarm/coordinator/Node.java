@@ -179,6 +179,12 @@ public final class Node implements AutoCloseable {
         .ask(ProblemCoordinator.GetStatus::new, ASK);
   }
 
+  public CompletionStage<ProblemCoordinator.Rounds> rounds(String campaignId, String problemId) {
+    return ClusterSharding.get(system)
+        .entityRefFor(ProblemCoordinator.TYPE_KEY, ProblemCoordinator.entityId(campaignId, problemId))
+        .ask(ProblemCoordinator.GetRounds::new, ASK);
+  }
+
   @Override
   public void close() {
     system.terminate();

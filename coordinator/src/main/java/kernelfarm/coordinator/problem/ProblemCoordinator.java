@@ -69,6 +69,25 @@ public final class ProblemCoordinator
   /** Where the problem stands; answered at once. */
   public record GetStatus(ActorRef<ProblemResult> replyTo) implements Command {}
 
+  /** Every round so far, branch by branch, oldest first; answered at once. */
+  public record GetRounds(ActorRef<Rounds> replyTo) implements Command {}
+
+  /** The reply to {@link GetRounds}. */
+  public record Rounds(List<RoundView> rounds) implements CborSerializable {
+    public Rounds {
+      rounds = List.copyOf(rounds);
+    }
+  }
+
+  /**
+   * One persisted round.
+   *
+   * @param branch from 0
+   * @param round from 1
+   * @param verdict null for an answer without code and while the candidate is being verified
+   */
+  public record RoundView(int branch, int round, RoundAnswer answer, Verdict verdict) implements CborSerializable {}
+
   private record FromBranch(Branch.Report report) implements Command {}
 
   private record VerdictArrived(DispatcherProtocol.VerdictReady ready) implements Command {}
@@ -181,6 +200,7 @@ public final class ProblemCoordinator
     return newCommandHandlerWithReplyBuilder().forAnyState()
         .onCommand(Start.class, this::onStart)
         .onCommand(GetStatus.class, (state, get) -> Effect().reply(get.replyTo(), result(state, services.clock().instant())))
+        .onCommand(GetRounds.class, (state, get) -> Effect().reply(get.replyTo(), rounds(state)))
         .onCommand(FromBranch.class, this::onFromBranch)
         .onCommand(VerdictArrived.class, this::onVerdict)
         .onCommand(StopRuleMet.class, (state, met) -> finish(state, met.reason()))
@@ -381,6 +401,16 @@ public final class ProblemCoordinator
   @Override
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::run).build();
+  }
+
+  private static Rounds rounds(State state) {
+    List<RoundView> views = new ArrayList<>();
+    state.branches.forEach((branch, rounds) -> {
+      for (int i = 0; i < rounds.size(); i++) {
+        views.add(new RoundView(branch, i + 1, rounds.get(i).answer, rounds.get(i).verdict));
+      }
+    });
+    return new Rounds(views);
   }
 
   /** The problem's standing, as DESIGN.md "Results" reports it. */

@@ -91,6 +91,7 @@ public final class FakeLlmServer implements AutoCloseable {
   private final AtomicInteger concurrent = new AtomicInteger();
   private final AtomicInteger maxConcurrent = new AtomicInteger();
   private Reply otherwise = new Failure(400, "FakeLlmServer: no scripted reply left", Map.of());
+  private java.util.function.Function<JsonNode, Reply> responder;
 
   private FakeLlmServer(HttpServer server, ExecutorService threads, ObjectMapper json) {
     this.server = server;
@@ -126,6 +127,15 @@ public final class FakeLlmServer implements AutoCloseable {
   /** Appends replies; each request takes the next one. */
   public synchronized FakeLlmServer script(Reply... replies) {
     script.addAll(List.of(replies));
+    return this;
+  }
+
+  /**
+   * Answers from the request itself once the script is spent (before {@link #otherwise}): for concurrent callers,
+   * such as the branches of a campaign, whose order a script cannot know.
+   */
+  public synchronized FakeLlmServer responder(java.util.function.Function<JsonNode, Reply> responder) {
+    this.responder = responder;
     return this;
   }
 
@@ -183,7 +193,7 @@ public final class FakeLlmServer implements AutoCloseable {
         boolean chat = exchange.getRequestMethod().equals("POST")
             && exchange.getRequestURI().getPath().equals("/v1/chat/completions");
         reply = !chat ? status(404, "FakeLlmServer serves POST /v1/chat/completions only")
-            : script.isEmpty() ? otherwise : script.poll();
+            : !script.isEmpty() ? script.poll() : responder != null ? responder.apply(body) : otherwise;
       }
       int now = concurrent.incrementAndGet();
       maxConcurrent.accumulateAndGet(now, Math::max);
