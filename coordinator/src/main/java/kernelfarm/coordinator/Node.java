@@ -80,8 +80,12 @@ public final class Node implements AutoCloseable {
   public static Node start(Config config, Deps deps, boolean joinSelf) {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "KernelFarm", config);
     try {
-      SchemaUtils.createIfNotExists(system).toCompletableFuture().get(60, TimeUnit.SECONDS);
       Cluster cluster = Cluster.get(system);
+      Member self = cluster.selfMember();
+      if (self.hasRole("coordinator")) {
+        // Only coordinators persist; a worker-only node never opens the store.
+        SchemaUtils.createIfNotExists(system).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      }
       if (joinSelf && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
       }
@@ -90,7 +94,6 @@ public final class Node implements AutoCloseable {
           SingletonActor.of(Dispatcher.create(deps.clock(), workerSettings.lease()),
                   DispatcherProtocol.SINGLETON_NAME)
               .withSettings(ClusterSingletonSettings.create(system).withRole("coordinator")));
-      Member self = cluster.selfMember();
       if (self.hasRole("coordinator")) {
         SearchServices services = new SearchServices(clients(deps, json(system)),
             PromptTemplates.load(Path.of(config.getString("kernelfarm.coordinator.prompts"))), dispatcher,

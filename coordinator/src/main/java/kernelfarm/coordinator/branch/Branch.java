@@ -36,8 +36,12 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 public final class Branch {
   public sealed interface Command extends CborSerializable {}
 
-  /** The parent closes a round: with the candidate's verdict, or with null when the answer had no code. */
-  public record RoundClosed(int round, Verdict verdict) implements Command {}
+  /**
+   * The parent closes a round: with the candidate's verdict, or with null when the answer had no code. With
+   * {@code restartFrom} set (the campaign's top-k rule), the conversation starts over from that candidate of the
+   * problem's best, as if this branch had written it.
+   */
+  public record RoundClosed(int round, Verdict verdict, PastRound restartFrom) implements Command {}
 
   private record Answered(int round, String prompt, ChatResult result) implements Command {}
 
@@ -54,8 +58,15 @@ public final class Branch {
   /** The branch finished its last round. */
   public record Exhausted(int branch) implements Report {}
 
-  /** A round of the past, as the parent recovered it; {@code verdict} is null for a no-code answer. */
-  public record PastRound(RoundAnswer answer, Verdict verdict) {}
+  /**
+   * A round of the past, as the parent recovered it; {@code verdict} is null for a no-code answer.
+   * {@code restartFrom}, when set, is the top-k candidate the branch restarted from after this round.
+   */
+  public record PastRound(RoundAnswer answer, Verdict verdict, PastRound restartFrom) implements CborSerializable {
+    public PastRound(RoundAnswer answer, Verdict verdict) {
+      this(answer, verdict, null);
+    }
+  }
 
   /** What the branch needs that is not a message. */
   public record Setup(
@@ -77,7 +88,7 @@ public final class Branch {
   private final TimerScheduler<Command> timers;
   private final Setup setup;
   private final ActorRef<Report> parent;
-  private final BranchHistory history;
+  private BranchHistory history;
   private final FeedbackPrompt feedback;
   private Double bestSpeedup;
   private int failures;
@@ -113,6 +124,7 @@ public final class Branch {
           return branch.awaitingVerdict(i + 1);
         }
         branch.record(i + 1, round.answer().asChatResult(), round.verdict());
+        branch.restart(i + 1, round.restartFrom());
       }
       return branch.next(past.size() + 1);
     }));
@@ -177,8 +189,21 @@ public final class Branch {
 
   private Behavior<Command> onRoundClosed(RoundClosed closed) {
     record(closed.round(), pendingAnswer, closed.verdict());
+    restart(closed.round(), closed.restartFrom());
     pendingAnswer = null;
     return next(closed.round() + 1);
+  }
+
+  /** Starts the conversation over from another branch's strong candidate: its answer and the feedback on it. */
+  private void restart(int round, PastRound from) {
+    if (from == null) {
+      return;
+    }
+    history = new BranchHistory(setup.templates().system(setup.backend()),
+        setup.templates().problem(setup.backend(), setup.problemSource()), setup.historyFullRounds(),
+        setup.historyMaxChars());
+    bestSpeedup = null;
+    record(round, from.answer().asChatResult(), from.verdict());
   }
 
   private void record(int round, ChatResult answer, Verdict verdict) {

@@ -85,8 +85,11 @@ public final class ProblemCoordinator
    * @param branch from 0
    * @param round from 1
    * @param verdict null for an answer without code and while the candidate is being verified
+   * @param restartedFrom when the top-k rule restarted the branch after this round: the {branch, round} whose
+   *     candidate it restarted from; else null
    */
-  public record RoundView(int branch, int round, RoundAnswer answer, Verdict verdict) implements CborSerializable {}
+  public record RoundView(int branch, int round, RoundAnswer answer, Verdict verdict, List<Integer> restartedFrom)
+      implements CborSerializable {}
 
   private record FromBranch(Branch.Report report) implements Command {}
 
@@ -108,12 +111,18 @@ public final class ProblemCoordinator
 
   public record ProblemFinished(String reason, Instant at) implements Event {}
 
+  /** The top-k rule restarted {@code branch} after {@code afterRound} from another branch's candidate. */
+  public record BranchRestarted(int branch, int afterRound, int fromBranch, int fromRound, Instant at)
+      implements Event {}
+
   /** One round as persisted; {@code verdict} stays null for an answer with no code and until the verdict comes. */
   static final class Round {
     final RoundAnswer answer;
     final Instant answeredAt;
     Verdict verdict;
     Instant judgedAt;
+    /** Set when the top-k rule restarted the branch after this round: {branch, round} it restarted from. */
+    int[] restartFrom;
 
     Round(RoundAnswer answer, Instant answeredAt) {
       this.answer = answer;
@@ -244,7 +253,7 @@ public final class ProblemCoordinator
             services.clock().instant()))
         .thenRun(s -> {
           if (ready.answer().candidate() == null) {
-            close(ready.branch(), ready.round(), null);
+            close(ready.branch(), ready.round(), null, null);
           } else {
             submit(s, ready.answer());
           }
@@ -271,17 +280,69 @@ public final class ProblemCoordinator
       return Effect().none().thenNoReply();
     }
     String stop = stopReason(state.spec.search(), verdict);
-    return Effect().persist(judged)
+    List<Event> events = new ArrayList<>(judged);
+    for (Event e : judged) {
+      RoundJudged j = (RoundJudged) e;
+      int[] from = restartFor(state, j.branch(), j.round(), verdict);
+      if (from != null) {
+        events.add(new BranchRestarted(j.branch(), j.round(), from[0], from[1], now));
+      }
+    }
+    return Effect().persist(events)
         .thenRun(s -> {
           for (Event e : judged) {
             RoundJudged j = (RoundJudged) e;
-            close(j.branch(), j.round(), j.verdict());
+            Round round = s.rounds(j.branch()).get(j.round() - 1);
+            close(j.branch(), j.round(), j.verdict(), restartPoint(s, round));
           }
           if (stop != null) {
             ctx.getSelf().tell(new StopRuleMet(stop));
           }
         })
         .thenNoReply();
+  }
+
+  /**
+   * DESIGN.md's top-k rule: every {@code restartEveryRounds} rounds, a branch that holds none of the problem's k
+   * best correct candidates starts over from one of them (branches spread over the k). Null: carry on.
+   */
+  private static int[] restartFor(State state, int branch, int round, Verdict verdict) {
+    CampaignSpec.Search search = state.spec.search();
+    if (search.topK() <= 0 || search.restartEveryRounds() <= 0 || round % search.restartEveryRounds() != 0
+        || round >= search.rounds()) {
+      return null;
+    }
+    record Ranked(int branch, int round, double speedup, String candidate) {}
+    List<Ranked> ranked = new ArrayList<>();
+    state.branches.forEach((b, rounds) -> {
+      for (int i = 0; i < rounds.size(); i++) {
+        Verdict v = b == branch && i + 1 == round ? verdict : rounds.get(i).verdict;
+        Double s = v == null ? null : speedup(v);
+        if (s != null) {
+          ranked.add(new Ranked(b, i + 1, s, v.candidateId().value()));
+        }
+      }
+    });
+    ranked.sort((a, b) -> Double.compare(b.speedup(), a.speedup()));
+    List<Ranked> top = new ArrayList<>();
+    for (Ranked r : ranked) {
+      if (top.size() < search.topK() && top.stream().noneMatch(t -> t.candidate().equals(r.candidate()))) {
+        top.add(r);
+      }
+    }
+    if (top.isEmpty() || top.stream().anyMatch(t -> t.branch() == branch)) {
+      return null;
+    }
+    Ranked from = top.get(branch % top.size());
+    return new int[] {from.branch(), from.round()};
+  }
+
+  private static Branch.PastRound restartPoint(State state, Round round) {
+    if (round.restartFrom == null) {
+      return null;
+    }
+    Round from = state.rounds(round.restartFrom[0]).get(round.restartFrom[1] - 1);
+    return new Branch.PastRound(from.answer, from.verdict);
   }
 
   private static String stopReason(CampaignSpec.Search search, Verdict verdict) {
@@ -344,7 +405,7 @@ public final class ProblemCoordinator
         return;
       }
       List<Branch.PastRound> past = state.rounds(b).stream()
-          .map(r -> new Branch.PastRound(r.answer, r.verdict)).toList();
+          .map(r -> new Branch.PastRound(r.answer, r.verdict, restartPoint(state, r))).toList();
       Branch.Setup setup = new Branch.Setup(b, state.problem.id(), state.problem.source(), spec.backend(),
           spec.sampling(), spec.search().rounds(), llm, services.templates(),
           services.settings().historyFullRounds(), services.settings().historyMaxChars());
@@ -358,10 +419,10 @@ public final class ProblemCoordinator
         state.spec.verify(), verdicts, ctx.getSystem().ignoreRef()));
   }
 
-  private void close(int branch, int round, Verdict verdict) {
+  private void close(int branch, int round, Verdict verdict, Branch.PastRound restartFrom) {
     ActorRef<Branch.Command> ref = running.get(branch);
     if (ref != null) {
-      ref.tell(new Branch.RoundClosed(round, verdict));
+      ref.tell(new Branch.RoundClosed(round, verdict, restartFrom));
     }
   }
 
@@ -390,6 +451,10 @@ public final class ProblemCoordinator
           round.judgedAt = e.at();
           return state;
         })
+        .onEvent(BranchRestarted.class, (state, e) -> {
+          state.rounds(e.branch()).get(e.afterRound() - 1).restartFrom = new int[] {e.fromBranch(), e.fromRound()};
+          return state;
+        })
         .onEvent(ProblemFinished.class, (state, e) -> {
           state.finishReason = e.reason();
           state.finishedAt = e.at();
@@ -407,7 +472,9 @@ public final class ProblemCoordinator
     List<RoundView> views = new ArrayList<>();
     state.branches.forEach((branch, rounds) -> {
       for (int i = 0; i < rounds.size(); i++) {
-        views.add(new RoundView(branch, i + 1, rounds.get(i).answer, rounds.get(i).verdict));
+        Round r = rounds.get(i);
+        views.add(new RoundView(branch, i + 1, r.answer, r.verdict,
+            r.restartFrom == null ? null : List.of(r.restartFrom[0], r.restartFrom[1])));
       }
     });
     return new Rounds(views);

@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import kernelfarm.coordinator.Node;
 import kernelfarm.coordinator.llm.FakeLlmServer;
 import kernelfarm.coordinator.llm.LlmEndpoint;
@@ -50,16 +49,14 @@ class CampaignLoopTest {
   private static final Duration FINISH = Duration.ofMinutes(6);
 
   private final ObjectMapper json = new ObjectMapper();
-  private final AtomicInteger serial = new AtomicInteger();
-  /** Holds round-3 answers back, so the restart test stops its node while they are in flight. */
-  private volatile boolean slowThirdRounds;
+  private final ScriptedModel model = new ScriptedModel();
   private FakeLlmServer llm;
   private Path store;
   private List<Problem> problems;
 
   @BeforeAll
   void start() throws Exception {
-    llm = FakeLlmServer.start(json).responder(this::answer);
+    llm = FakeLlmServer.start(json).responder(model::answer);
     store = Files.createTempDirectory("kfarm-store");
     problems = ProblemLibrary.load(PROBLEMS, json).all().stream()
         .filter(p -> p.name().equals("1_GELU_tanh") || p.name().equals("4_SumSquares")).toList();
@@ -71,41 +68,18 @@ class CampaignLoopTest {
     llm.close();
   }
 
-  /** Round 1 of GELU is wrong, every other round correct; the code names the round and a serial number. */
-  private FakeLlmServer.Reply answer(JsonNode request) {
-    String first = "";
-    int assistants = 0;
-    for (JsonNode m : request.path("messages")) {
-      if (m.path("role").asText().equals("user") && first.isEmpty()) {
-        first = m.path("content").asText();
-      }
-      if (m.path("role").asText().equals("assistant")) {
-        assistants++;
-      }
-    }
-    int round = assistants + 1;
-    String body;
-    if (first.contains("torch.tanh(inner)")) {
-      body = round == 1 ? "return 0.5 * x" : "return torch.nn.functional.gelu(x, approximate=\"tanh\")";
-    } else {
-      body = round == 1 ? "return (x * x).sum(dim=-1, keepdim=True)" : "return torch.square(x).sum(-1, keepdim=True)";
-    }
-    String code = "import torch\nimport torch.nn as nn\n\n# answer " + serial.incrementAndGet() + ", round "
-        + round + "\nclass ModelNew(nn.Module):\n    def __init__(self):\n        super().__init__()\n\n"
-        + "    def forward(self, x):\n        " + body + "\n";
-    FakeLlmServer.Answer answer = FakeLlmServer.answer("Here it is.\n\n```python\n" + code + "```\n")
-        .withReasoning("thinking about round " + round);
-    return slowThirdRounds && round == 3 ? FakeLlmServer.after(Duration.ofSeconds(20), answer) : answer;
+  /** The journal's database: an H2 file here; PostgresCampaignLoopTest runs the same tests on PostgreSQL. */
+  Map<String, String> store() {
+    return Map.of("kernelfarm.store.url", "jdbc:h2:file:" + store.resolve("kfarm").toAbsolutePath());
   }
 
   private Node startNode() {
-    Config overrides = ConfigFactory.parseMap(Map.of(
-        "kernelfarm.store.url", "jdbc:h2:file:" + store.resolve("kfarm").toAbsolutePath(),
+    Config overrides = ConfigFactory.parseMap(store()).withFallback(ConfigFactory.parseMap(Map.of(
         "kernelfarm.coordinator.prompts", Path.of("../prompts").toAbsolutePath().toString(),
         "kernelfarm.coordinator.search.start-retry", "3s",
         "kernelfarm.coordinator.search.resubmit-every", "5s",
         "pekko.actor.serialize-messages", "on",
-        "pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on"))
+        "pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on")))
         .withFallback(ConfigFactory.parseString("""
             kernelfarm.worker {
               devices = cpu
@@ -122,10 +96,14 @@ class CampaignLoopTest {
   }
 
   private static CampaignSpec spec(String name, int branches, int rounds) {
+    return spec(name, branches, rounds, 0);
+  }
+
+  private static CampaignSpec spec(String name, int branches, int rounds, int topK) {
     VerifySettings quick = new VerifySettings(3, 1e-2, 1e-2, 3, 20, true, false, 42);
     return new CampaignSpec(name, new CampaignSpec.ProblemSelection(PROBLEMS.toString(), List.of(), List.of()),
         Backend.CPU, new CampaignSpec.Search(branches, rounds, Duration.ofMinutes(10),
-            CampaignSpec.StopRule.SPEND_BUDGET, null, 0, 0),
+            CampaignSpec.StopRule.SPEND_BUDGET, null, topK, topK > 0 ? 1 : 0),
         new CampaignSpec.Sampling(0.7, 4096, null), List.of("fake"), quick);
   }
 
@@ -193,10 +171,48 @@ class CampaignLoopTest {
   }
 
   @Test
+  void theTopKRuleRestartsABranchFromTheBestCandidate() throws Exception {
+    String campaignId = "topk-" + System.nanoTime();
+    Problem sumSquares = problems.stream().filter(p -> p.name().equals("4_SumSquares")).findFirst().orElseThrow();
+    int before = llm.requests().size();
+    model.oneWeakFirstRound = true;
+    try (Node node = startNode()) {
+      node.submit(campaignId, spec("topk", 2, 2, 1), List.of(sumSquares)).toCompletableFuture()
+          .get(30, TimeUnit.SECONDS);
+      awaitFinished(node, campaignId);
+      List<ProblemCoordinator.RoundView> rounds = rounds(node, campaignId, sumSquares);
+      List<ProblemCoordinator.RoundView> restarted = rounds.stream()
+          .filter(r -> r.round() == 1 && r.restartedFrom() != null).toList();
+      // top-1 after round 1: the branch that holds the best candidate carries on, the other starts from it.
+      assertEquals(1, restarted.size(), "exactly one branch restarts after round 1: " + rounds);
+      ProblemCoordinator.RoundView r = restarted.get(0);
+      ProblemCoordinator.RoundView from = rounds.stream().filter(v -> v.branch() == r.restartedFrom().get(0)
+          && v.round() == r.restartedFrom().get(1)).findFirst().orElseThrow();
+      assertTrue(from.branch() != r.branch());
+      ProblemCoordinator.RoundView next = rounds.stream()
+          .filter(v -> v.branch() == r.branch() && v.round() == 2).findFirst().orElseThrow();
+      JsonNode sent = llm.requests().subList(before, llm.requests().size()).stream().map(q -> q.body())
+          .filter(b -> b.path("messages").get(b.path("messages").size() - 1).path("content").asText()
+              .equals(next.answer().prompt()))
+          .findFirst().orElseThrow();
+      List<String> assistants = new ArrayList<>();
+      sent.path("messages").forEach(m -> {
+        if (m.path("role").asText().equals("assistant")) {
+          assistants.add(m.path("content").asText());
+        }
+      });
+      assertEquals(List.of(from.answer().content()), assistants,
+          "after the restart the conversation holds the best candidate, not the branch's own");
+    } finally {
+      model.oneWeakFirstRound = false;
+    }
+  }
+
+  @Test
   void aRestartedNodeResumesTheCampaignWithoutAskingAnsweredRoundsAgain() throws Exception {
     String campaignId = "restart-" + System.nanoTime();
     Map<String, String> answeredBefore = new HashMap<>();
-    slowThirdRounds = true;
+    model.slowThirdRounds = true;
     try (Node node = startNode()) {
       node.submit(campaignId, spec("restart", 1, 3), problems).toCompletableFuture().get(30, TimeUnit.SECONDS);
       TestProbe<Object> probe = TestProbe.create(node.system());
@@ -216,7 +232,7 @@ class CampaignLoopTest {
         }
       }
     }
-    slowThirdRounds = false;
+    model.slowThirdRounds = false;
     try (Node node = startNode()) {
       Campaign.Progress progress = awaitFinished(node, campaignId);
       Set<String> contents = new HashSet<>();
