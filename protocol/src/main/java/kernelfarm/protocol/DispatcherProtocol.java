@@ -21,7 +21,7 @@ public final class DispatcherProtocol {
 
   /** What the Dispatcher accepts. */
   public sealed interface Command extends KryoMessage
-      permits SubmitCandidate, RequestWork, RenewLease, ReportVerdict {}
+      permits SubmitCandidate, Withdraw, RequestWork, RenewLease, ReportVerdict {}
 
   /**
    * Verify this candidate. Sent by a Branch. The Dispatcher answers {@link Queued} at once, then sends
@@ -46,6 +46,21 @@ public final class DispatcherProtocol {
       Require.nonNull(settings, "settings");
       Require.nonNull(verdictTo, "verdictTo");
       Require.nonNull(replyTo, "replyTo");
+    }
+  }
+
+  /**
+   * The submitter no longer wants this candidate's verdict (its problem reached its deadline or its stop rule).
+   * Sent by a ProblemCoordinator. A candidate nobody else waits for leaves the queue; one already leased runs to
+   * its end (killing a measurement half-way saves little), and its verdict is still cached. No reply; a repeat, or
+   * one for an unknown candidate, is harmless.
+   */
+  public record Withdraw(CandidateId candidateId, VerifySettings settings, ActorRef<VerdictReady> verdictTo)
+      implements Command {
+    public Withdraw {
+      Require.nonNull(candidateId, "candidateId");
+      Require.nonNull(settings, "settings");
+      Require.nonNull(verdictTo, "verdictTo");
     }
   }
 

@@ -52,6 +52,7 @@ public final class KryoSerializer extends SerializerWithStringManifest {
       DispatcherProtocol.ReportVerdict.class, 25,
       DispatcherProtocol.VerdictAck.class, 26,
       DispatcherProtocol.VerdictReady.class, 27,
+      DispatcherProtocol.Withdraw.class, 28,
       // What they carry.
       CandidateId.class, 40,
       Candidate.class, 41,

@@ -33,6 +33,7 @@ class KryoSerializerTest {
         Map.entry(25, "kernelfarm.protocol.DispatcherProtocol$ReportVerdict"),
         Map.entry(26, "kernelfarm.protocol.DispatcherProtocol$VerdictAck"),
         Map.entry(27, "kernelfarm.protocol.DispatcherProtocol$VerdictReady"),
+        Map.entry(28, "kernelfarm.protocol.DispatcherProtocol$Withdraw"),
         Map.entry(40, "kernelfarm.protocol.CandidateId"),
         Map.entry(41, "kernelfarm.protocol.Candidate"),
         Map.entry(42, "kernelfarm.protocol.Problem"),

@@ -138,6 +138,8 @@ class ProtocolSerializationTest {
         testKit.<DispatcherProtocol.VerdictReady>createTestProbe().ref(),
         testKit.<DispatcherProtocol.Queued>createTestProbe().ref()));
     samples.add(new DispatcherProtocol.Queued(candidate.id(), false));
+    samples.add(new DispatcherProtocol.Withdraw(candidate.id(), settings,
+        testKit.<DispatcherProtocol.VerdictReady>createTestProbe().ref()));
     samples.add(new DispatcherProtocol.RequestWork("gpu-0", h100,
         testKit.<DispatcherProtocol.WorkOffer>createTestProbe().ref()));
     samples.add(new DispatcherProtocol.RequestWork("cpu-0", cpu,

@@ -79,6 +79,7 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
   public Receive<DispatcherProtocol.Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(DispatcherProtocol.SubmitCandidate.class, this::onSubmit)
+        .onMessage(DispatcherProtocol.Withdraw.class, this::onWithdraw)
         .onMessage(DispatcherProtocol.RequestWork.class, this::onRequestWork)
         .onMessage(DispatcherProtocol.RenewLease.class, this::onRenewLease)
         .onMessage(DispatcherProtocol.ReportVerdict.class, this::onReportVerdict)
@@ -106,6 +107,19 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
     entry.waiting.add(submit.verdictTo());
     submit.replyTo().tell(new DispatcherProtocol.Queued(id, false));
     offerParked();
+    return this;
+  }
+
+  private Behavior<DispatcherProtocol.Command> onWithdraw(DispatcherProtocol.Withdraw withdraw) {
+    EntryKey key = new EntryKey(withdraw.candidateId(), withdraw.settings());
+    Entry entry = entries.get(key);
+    if (entry != null) {
+      entry.waiting.remove(withdraw.verdictTo());
+      // Still queued: nobody works on it, so it goes. Leased: it runs to its verdict, which is cached.
+      if (entry.waiting.isEmpty() && queue.remove(key)) {
+        entries.remove(key);
+      }
+    }
     return this;
   }
 

@@ -375,6 +375,10 @@ public final class ProblemCoordinator
           running.values().forEach(ctx::stop);
           running.clear();
           timers.cancelAll();
+          // In-flight work is cancelled: queued candidates leave the Dispatcher; answers in flight are dropped.
+          s.branches.values().forEach(rounds -> rounds.stream().filter(Round::open)
+              .forEach(r -> services.dispatcher().tell(new DispatcherProtocol.Withdraw(r.answer.candidate().id(),
+                  s.spec.verify(), verdicts))));
           ctx.getLog().atInfo().addKeyValue("problem", s.problem.id()).addKeyValue("reason", reason)
               .log("problem finished");
           reportTo(s);

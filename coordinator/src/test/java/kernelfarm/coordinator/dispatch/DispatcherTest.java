@@ -109,6 +109,30 @@ class DispatcherTest {
   }
 
   @Test
+  void aWithdrawnCandidateLeavesTheQueueUnlessSomeoneElseWaitsForIt() {
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(new ManualClock(), LEASE));
+    Submitted alone = submit(dispatcher, "level1/21_Sigmoid", Backend.CUDA, "source-withdrawn");
+    Submitted shared = submit(dispatcher, "level1/21_Sigmoid", Backend.CUDA, "source-shared");
+    Submitted sharedToo = submit(dispatcher, "level1/21_Sigmoid", Backend.CUDA, "source-shared");
+    dispatcher.tell(new DispatcherProtocol.Withdraw(alone.candidate().id(), VerifySettings.defaults(),
+        alone.branch().getRef()));
+    dispatcher.tell(new DispatcherProtocol.Withdraw(shared.candidate().id(), VerifySettings.defaults(),
+        shared.branch().getRef()));
+    TestProbe<DispatcherProtocol.WorkOffer> worker = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("w", H100, worker.getRef()));
+    DispatcherProtocol.WorkOffer offer = worker.receiveMessage();
+    assertEquals(shared.candidate().id(), offer.candidate().id(), "the withdrawn candidate is skipped");
+    TestProbe<DispatcherProtocol.VerdictAck> acks = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.ReportVerdict(offer.leaseId(), verdict(offer.candidate(), "H100"),
+        acks.getRef()));
+    acks.receiveMessage();
+    sharedToo.branch().receiveMessage();
+    shared.branch().expectNoMessage(Duration.ofMillis(200));
+    dispatcher.tell(new DispatcherProtocol.RequestWork("w", H100, worker.getRef()));
+    worker.expectNoMessage(Duration.ofMillis(300));
+  }
+
+  @Test
   void renewedLeaseDoesNotLapse() {
     ManualClock clock = new ManualClock();
     ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE));
