@@ -7,6 +7,13 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    // With 2 cores the common pool gets one thread, and CompletableFuture then starts a new thread for every async
+    // step, which the JDK HTTP client takes for every response: measured as the top cost of the LLM loop. Set
+    // before CompletableFuture is first loaded.
+    String parallelism = "java.util.concurrent.ForkJoinPool.common.parallelism";
+    if (System.getProperty(parallelism) == null) {
+      System.setProperty(parallelism, Integer.toString(Math.max(2, Runtime.getRuntime().availableProcessors() - 1)));
+    }
     // Logging first, on this thread: actors starting in parallel must find it initialised.
     org.slf4j.LoggerFactory.getLogger(Main.class);
     System.exit(KfarmCommand.execute(args));
