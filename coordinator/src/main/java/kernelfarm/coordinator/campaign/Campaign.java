@@ -13,13 +13,10 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.PersistenceId;
@@ -99,7 +96,7 @@ public final class Campaign
   private Campaign(String campaignId, ActorContext<Command> ctx, TimerScheduler<Command> timers,
       SearchServices services) {
     super(PersistenceId.of(TYPE_KEY.name(), campaignId),
-        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(500), Duration.ofSeconds(30), 0.2));
+        CoordinatorEntities.ON_PERSIST_FAILURE);
     this.campaignId = campaignId;
     this.ctx = ctx;
     this.timers = timers;
@@ -118,9 +115,7 @@ public final class Campaign
 
   /** Registers the entity on coordinator nodes; remembered, so a running campaign comes back after a restart. */
   public static void init(ActorSystem<?> system, SearchServices services) {
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ec -> create(ec.getEntityId(), services))
-        .withRole("coordinator")
-        .withSettings(ClusterShardingSettings.create(system).withRole("coordinator").withRememberEntities(true)));
+    CoordinatorEntities.init(system, TYPE_KEY, id -> create(id, services));
   }
 
   @Override

@@ -71,7 +71,7 @@ final class CampaignRunner {
 
   static void print(PrintStream out, List<ProblemResult> results) {
     out.printf("%-22s %-13s %8s %6s %8s %8s %9s  %s%n", "problem", "best", "speedup", "round", "seconds",
-        "tokens", "gpu s", "verdicts");
+        "tokens", "device s", "verdicts");
     for (ProblemResult r : results) {
       String best = r.best() == null ? "-" : r.best().status().name();
       out.printf("%-22s %-13s %8s %6s %8.1f %8d %9.1f  %s%n", r.name(), best,
@@ -83,7 +83,7 @@ final class CampaignRunner {
     out.printf("correct: %d/%d (%.0f%%)  fast_1.0: %.0f%%  fast_1.5: %.0f%%  geomean speedup: %s%n", s.correct(),
         s.problems(), 100 * s.correctnessRate(), 100 * s.fastP().get("fast_1.0"), 100 * s.fastP().get("fast_1.5"),
         s.geomeanSpeedup() == null ? "-" : String.format("%.2fx", s.geomeanSpeedup()));
-    out.printf("rounds: %d  gpu: %.1f s  tokens: %d in, %d out  cost: $%.4f%n", s.rounds(), s.gpuSeconds(),
+    out.printf("rounds: %d  device: %.1f s  tokens: %d in, %d out  cost: $%.4f%n", s.rounds(), s.gpuSeconds(),
         s.promptTokens(), s.completionTokens(), s.costUsd());
   }
 

@@ -12,6 +12,7 @@ import kernelfarm.coordinator.branch.Branch;
 import kernelfarm.coordinator.branch.RoundAnswer;
 import kernelfarm.coordinator.campaign.Campaign;
 import kernelfarm.coordinator.campaign.CampaignSpec;
+import kernelfarm.coordinator.campaign.CoordinatorEntities;
 import kernelfarm.coordinator.campaign.ProblemResult;
 import kernelfarm.coordinator.campaign.SearchServices;
 import kernelfarm.coordinator.llm.LlmClient;
@@ -23,13 +24,10 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.PersistenceId;
@@ -169,8 +167,7 @@ public final class ProblemCoordinator
   private ProblemCoordinator(String entityId, ActorContext<Command> ctx, TimerScheduler<Command> timers,
       SearchServices services) {
     super(PersistenceId.of(TYPE_KEY.name(), entityId),
-        // A store hiccup must not lose the problem: the entity restarts and recovers from the journal.
-        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(500), Duration.ofSeconds(30), 0.2));
+        CoordinatorEntities.ON_PERSIST_FAILURE);
     this.entityId = entityId;
     this.ctx = ctx;
     this.timers = timers;
@@ -194,9 +191,7 @@ public final class ProblemCoordinator
    * back without waiting for their campaign, and never passivated while its branches wait on slow models.
    */
   public static void init(ActorSystem<?> system, SearchServices services) {
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ec -> create(ec.getEntityId(), services))
-        .withRole("coordinator")
-        .withSettings(ClusterShardingSettings.create(system).withRole("coordinator").withRememberEntities(true)));
+    CoordinatorEntities.init(system, TYPE_KEY, id -> create(id, services));
   }
 
   @Override

@@ -74,21 +74,7 @@ class CampaignLoopTest {
   }
 
   private Node startNode() {
-    Config overrides = ConfigFactory.parseMap(store()).withFallback(ConfigFactory.parseMap(Map.of(
-        "kernelfarm.coordinator.prompts", Path.of("../prompts").toAbsolutePath().toString(),
-        "kernelfarm.coordinator.search.start-retry", "3s",
-        "kernelfarm.coordinator.search.resubmit-every", "5s",
-        "pekko.actor.serialize-messages", "on",
-        "pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on")))
-        .withFallback(ConfigFactory.parseString("""
-            kernelfarm.worker {
-              devices = cpu
-              work-dir = "target/kfarm-test-work"
-              compile-slots = 1
-              warm-evaluators = 2
-              limits.address-space-bytes = 8589934592
-            }
-            """));
+    Config overrides = TestNodes.overrides(store(), 2);
     LlmEndpoint endpoint = new LlmEndpoint("fake", llm.baseUrl(), "fake-model", null, 8, Duration.ofSeconds(30), 2,
         1.0, 2.0);
     return Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), HttpClient.newHttpClient(),

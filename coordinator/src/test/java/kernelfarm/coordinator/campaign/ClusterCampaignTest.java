@@ -65,22 +65,9 @@ class ClusterCampaignTest {
     LlmEndpoint endpoint = new LlmEndpoint("fake", llm.baseUrl(), "fake-model", null, 16, Duration.ofSeconds(30),
         2, 0, 0);
     for (String role : List.of("coordinator", "worker", "worker")) {
-      Config overrides = ConfigFactory.parseMap(Map.of(
-              "kernelfarm.store.url", "jdbc:h2:file:" + store.resolve("kfarm").toAbsolutePath(),
-              "kernelfarm.coordinator.prompts", Path.of("../prompts").toAbsolutePath().toString(),
-              "kernelfarm.coordinator.search.start-retry", "3s",
-              "pekko.actor.serialize-messages", "on",
-              "pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on",
-              "pekko.cluster.roles", List.of(role)))
-          .withFallback(ConfigFactory.parseString("""
-              kernelfarm.worker {
-                devices = cpu
-                work-dir = "target/kfarm-test-work"
-                compile-slots = 1
-                warm-evaluators = 1
-                limits.address-space-bytes = 8589934592
-              }
-              """));
+      Config overrides = TestNodes.overrides(Map.of(
+          "kernelfarm.store.url", "jdbc:h2:file:" + store.resolve("kfarm").toAbsolutePath(),
+          "pekko.cluster.roles", List.of(role)), 1);
       nodes.add(Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), HttpClient.newHttpClient(),
           List.of(endpoint)), role.equals("coordinator")));
     }
