@@ -24,9 +24,10 @@ work=$(mktemp -d)
 (cd "$work" && unzip -q "$natives" 'lib/libJCudaDriver-*' 'META-INF/*' && \
   zip -q -r "$out/kfarm/lib/$(basename "$natives")" lib META-INF)
 rm -rf "$work"
-# What Pekko, Jackson, Kryo and logback use at run time (jdeps also names java.desktop, for an optional
+# What Pekko, Jackson, Kryo, logback, the JDBC journal and the LLM client (java.net.http; jdk.httpserver for the
+# replay endpoint) use at run time (jdeps also names java.desktop, for an optional
 # java.beans path of Jackson's, which costs 12 MB). Left uncompressed here: xz does far better on the whole tar.
-jlink --add-modules java.base,java.logging,java.management,java.naming,java.sql,java.xml,jdk.unsupported \
+jlink --add-modules java.base,java.logging,java.management,java.naming,java.net.http,java.sql,java.xml,jdk.httpserver,jdk.unsupported \
   --strip-debug --no-header-files --no-man-pages --compress=0 --output "$out/kfarm/jre"
 # Jars stored, not deflated, for the same reason.
 for jar in "$out"/kfarm/lib/*.jar; do

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The GPU proof of the verifier, run on a GPU host from the repo root with the bundle and KernelBench data carried
-# in .carry/ (deploy/bundle/prepare-carry.sh). Steps: smoke | bench | sweep | suite; logs go to $OUT.
+# in .carry/ (deploy/bundle/prepare-carry.sh). Steps: smoke | bench | sweep | suite | campaign; logs go to $OUT.
 #   smoke: one correct and one cheating CUDA candidate, to stop early if the host is not what we expect
 #   bench: `kfarm bench verify-throughput` over bench/corpus/cuda-throughput (resumable with --state)
 #   sweep: every level-1 reference as its own candidate, plus reference timings vs KernelBench's H100_Modal
 #   suite: the hand-written CUDA candidates and the CUDA adversarial suite
+#   campaign: the closed loop on 3 level-1 problems, the LLM replayed from bench/replay/cuda-level1
 set -uo pipefail
 step=${1:?step}
 deadline=${2:-0}
@@ -51,6 +52,11 @@ case "$step" in
       --out "$OUT/sweep-$first-$last" 2>&1 | tee "$OUT/sweep-$first-$last.log" | tail -n 60
     python3 deploy/bundle/compare_timings.py "$OUT/sweep-$first-$last/verdicts.jsonl" \
       "$kb/timing/H100_Modal/baseline_time_torch.json" 20 | tee "$OUT/timings-$first-$last.txt"
+    ;;
+  campaign)
+    $kfarm campaign --problems "$kb/level1.jsonl" --only 19_ReLU,21_Sigmoid,88_MinGPTNewGelu \
+      --replay bench/replay/cuda-level1 --name gpu-campaign --branches 1 --rounds 3 --budget PT8M \
+      --out "$OUT/campaign" 2>&1 | tee "$OUT/campaign.log" | grep -v '^\[' | tail -n 20
     ;;
   suite)
     cat "$kb"/level1.jsonl "$kb"/level2.jsonl > /tmp/levels12.jsonl

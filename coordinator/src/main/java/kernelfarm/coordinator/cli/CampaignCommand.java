@@ -1,0 +1,159 @@
+package kernelfarm.coordinator.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import kernelfarm.coordinator.Node;
+import kernelfarm.coordinator.campaign.CampaignSpec;
+import kernelfarm.coordinator.llm.LlmEndpoint;
+import kernelfarm.coordinator.llm.ReplayLlmServer;
+import kernelfarm.coordinator.problem.ProblemLibrary;
+import kernelfarm.protocol.Backend;
+import kernelfarm.protocol.Problem;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code kfarm campaign}: runs one campaign on a local node (both roles, a one-node cluster on the store named by
+ * KFARM_STORE_URL, an H2 file by default) and prints its results. The LLM is the endpoint in KFARM_LLM_BASE_URL,
+ * or, with {@code --replay}, recorded answers served by a local OpenAI-compatible server.
+ */
+@Command(name = "campaign", mixinStandardHelpOptions = true,
+    description = "Run a closed-loop campaign on a local node: LLM branches per problem, every candidate verified.")
+final class CampaignCommand implements Callable<Integer> {
+  @Mixin
+  FarmOptions farm;
+
+  @Option(names = "--problems", required = true, description = "a folder of problem files, a KernelBench checkout "
+      + "or a .jsonl file")
+  Path problems;
+
+  @Option(names = "--only", split = ",", description = "problem names or ids to run (default: all)")
+  List<String> only = new ArrayList<>();
+
+  @Option(names = "--replay", description = "answer from recordings in this folder (<problem name>/round-N.md) "
+      + "instead of an LLM endpoint")
+  Path replay;
+
+  @Option(names = "--name", defaultValue = "campaign", description = "a label for logs and results")
+  String name;
+
+  @Option(names = "--branches", defaultValue = "4", description = "branches per problem (default: ${DEFAULT-VALUE})")
+  int branches;
+
+  @Option(names = "--rounds", defaultValue = "5", description = "rounds per branch (default: ${DEFAULT-VALUE})")
+  int rounds;
+
+  @Option(names = "--budget", defaultValue = "PT15M",
+      description = "time budget per problem, ISO-8601 (default: ${DEFAULT-VALUE})")
+  Duration budget;
+
+  @Option(names = "--stop", defaultValue = "SPEND_BUDGET",
+      description = "FIRST_CORRECT, TARGET_SPEEDUP or SPEND_BUDGET (default: ${DEFAULT-VALUE})")
+  CampaignSpec.StopRule stop;
+
+  @Option(names = "--target-speedup", description = "with --stop TARGET_SPEEDUP")
+  Double targetSpeedup;
+
+  @Option(names = "--top-k", defaultValue = "0", description = "restart weak branches from the k best (0: off)")
+  int topK;
+
+  @Option(names = "--restart-every", defaultValue = "2", description = "rounds between top-k restarts")
+  int restartEvery;
+
+  @Option(names = "--temperature", defaultValue = "0.6")
+  double temperature;
+
+  @Option(names = "--max-tokens", defaultValue = "16384", description = "per answer, reasoning included")
+  int maxTokens;
+
+  @Option(names = "--out", description = "results folder (default: kfarm-results/<campaign id>)")
+  Path out;
+
+  /** Set by {@code kfarm demo}: print this line first when no endpoint is configured. */
+  String replayNotice;
+
+  @Override
+  public Integer call() throws Exception {
+    Path home = Path.of(System.getenv().getOrDefault("KFARM_HOME", ".")).toAbsolutePath().normalize();
+    ObjectMapper json = new ObjectMapper();
+    List<Problem> selected = select(ProblemLibrary.load(problems, json).all());
+    Optional<LlmEndpoint> configured = replay != null ? Optional.empty()
+        : LlmEndpoint.fromEnvironment(System.getenv());
+    if (replay == null && configured.isEmpty()) {
+      throw new IllegalArgumentException("no LLM endpoint: set KFARM_LLM_BASE_URL (with KFARM_LLM_MODEL and "
+          + "KFARM_LLM_API_KEY) or answer from recordings with --replay DIR");
+    }
+    ReplayLlmServer server = null;
+    LlmEndpoint endpoint;
+    if (configured.isPresent()) {
+      endpoint = configured.get();
+      System.out.println("kfarm " + name + ": LLM endpoint " + endpoint.model() + " at " + endpoint.baseUrl());
+    } else {
+      Map<String, String> sources = new LinkedHashMap<>();
+      selected.forEach(p -> sources.put(p.name(), p.source()));
+      server = ReplayLlmServer.start(replay, sources, json);
+      Path recordings = replay;
+      selected = selected.stream().filter(p -> Files.isDirectory(recordings.resolve(p.name()))).toList();
+      endpoint = new LlmEndpoint("default", server.baseUrl(), "kfarm-replay", null, 16, Duration.ofMinutes(1), 2, 0,
+          0);
+      System.out.println(replayNotice != null ? replayNotice
+          : "kfarm " + name + ": answers come from the recordings in " + replay);
+    }
+    String campaignId = name + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+    Path results = out != null ? out : home.resolve("kfarm-results").resolve(campaignId);
+    Config overrides = farm.overrides().withFallback(ConfigFactory.parseMap(Map.of(
+        "kernelfarm.coordinator.prompts", System.getenv().getOrDefault("KFARM_PROMPTS",
+            home.resolve("prompts").toString()),
+        "kernelfarm.store.url", System.getenv().getOrDefault("KFARM_STORE_URL",
+            "jdbc:h2:file:" + home.resolve("kfarm-results").resolve("store").resolve("kfarm")))));
+    try (Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), HttpClient.newHttpClient(),
+        List.of(endpoint)), true)) {
+      boolean gpu = node.worker().map(w -> w.devices().get(0).gpu()).orElse(false);
+      Backend backend = farm.backendFor(null, gpu);
+      CampaignSpec spec = new CampaignSpec(name,
+          new CampaignSpec.ProblemSelection(problems.toString(), selected.stream().map(Problem::id).toList(),
+              List.of()),
+          backend,
+          new CampaignSpec.Search(branches, rounds, budget, stop, targetSpeedup, topK, topK > 0 ? restartEvery : 0),
+          new CampaignSpec.Sampling(temperature, maxTokens, null), List.of(endpoint.name()), farm.verifySettings());
+      spec.validated(Set.of(endpoint.name()));
+      System.out.printf("campaign %s: %d problems x %d branches x %d rounds, budget %s per problem, %s backend%n",
+          campaignId, selected.size(), branches, rounds, budget, backend.wireName());
+      return CampaignRunner.run(node, campaignId, spec, selected, results, System.out);
+    } finally {
+      if (server != null) {
+        server.close();
+      }
+    }
+  }
+
+  private List<Problem> select(List<Problem> all) {
+    if (only.isEmpty()) {
+      return all;
+    }
+    List<Problem> chosen = new ArrayList<>();
+    for (String want : only) {
+      Problem p = all.stream().filter(q -> q.id().equals(want) || q.name().equals(want)).findFirst()
+          .orElseThrow(() -> new IllegalArgumentException("--only: no problem named " + want + " in " + problems
+              + "; names look like " + all.get(0).name() + " and ids like " + all.get(0).id()));
+      chosen.add(p);
+    }
+    return chosen;
+  }
+}
