@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the GPU host bundle (deploy/bundle/out/kfarm-bundle.tar.xz): a jlink'ed Java runtime, the jars that
-# `kfarm verify` and `kfarm bench` need, and the launcher. GPU hosts have Python, torch and nvcc but no Java; the
-# bundle is what travels there. The coordinator's store, HTTP and metrics stacks stay behind: those commands never
-# load them.
+# `kfarm verify`, `kfarm bench` and `kfarm campaign` (a local node on an H2 file) need, and the launcher. GPU hosts
+# have Python, torch and nvcc but no Java; the bundle is what travels there. PostgreSQL, HTTP and metrics stacks
+# stay behind: those commands never load them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$root/deploy/bundle/out
@@ -12,7 +12,7 @@ mkdir -p "$out/kfarm/lib" "$out/kfarm/bin"
 lib=$root/coordinator/target/lib
 for jar in "$lib"/*.jar "$root"/coordinator/target/kernelfarm-coordinator-*.jar; do
   case $(basename "$jar") in
-    h2-*|postgresql-*|slick*|HikariCP*|pekko-http*|pekko-management*|prometheus-*|pekko-persistence*|jnr-*|jffi-*|\
+    postgresql-*|pekko-http*|pekko-management*|prometheus-*|jnr-*|jffi-*|\
     lmdbjava*|asm*|parboiled*|jcuda-natives*|\
     checker-qual*|spray-json*|reactive-streams-jvm*) continue ;;
   esac
@@ -25,9 +25,9 @@ work=$(mktemp -d)
   zip -q -r "$out/kfarm/lib/$(basename "$natives")" lib META-INF)
 rm -rf "$work"
 # What Pekko, Jackson, Kryo, logback, the JDBC journal and the LLM client (java.net.http; jdk.httpserver for the
-# replay endpoint) use at run time (jdeps also names java.desktop, for an optional
+# replay endpoint) and cluster remoting (Artery loads jdk.jfr events) use at run time (jdeps also names java.desktop, for an optional
 # java.beans path of Jackson's, which costs 12 MB). Left uncompressed here: xz does far better on the whole tar.
-jlink --add-modules java.base,java.logging,java.management,java.naming,java.net.http,java.sql,java.xml,jdk.httpserver,jdk.unsupported \
+jlink --add-modules java.base,java.logging,java.management,java.naming,java.net.http,java.sql,java.xml,jdk.httpserver,jdk.jfr,jdk.unsupported \
   --strip-debug --no-header-files --no-man-pages --compress=0 --output "$out/kfarm/jre"
 # Jars stored, not deflated, for the same reason.
 for jar in "$out"/kfarm/lib/*.jar; do
