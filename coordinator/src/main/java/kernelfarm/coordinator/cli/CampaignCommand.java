@@ -53,6 +53,10 @@ final class CampaignCommand implements Callable<Integer> {
   @Option(names = "--name", defaultValue = "campaign", description = "a label for logs and results")
   String name;
 
+  @Option(names = "--id", description = "the campaign's id (default: <name>-<time>); run the same command with the "
+      + "same id again to resume a campaign that was interrupted")
+  String id;
+
   @Option(names = "--branches", defaultValue = "4", description = "branches per problem (default: ${DEFAULT-VALUE})")
   int branches;
 
@@ -115,7 +119,8 @@ final class CampaignCommand implements Callable<Integer> {
       System.out.println(replayNotice != null ? replayNotice
           : "kfarm " + name + ": answers come from the recordings in " + replay);
     }
-    String campaignId = name + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+    String campaignId = id != null ? id
+        : name + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
     Path results = out != null ? out : home.resolve("kfarm-results").resolve(campaignId);
     Config overrides = farm.overrides().withFallback(ConfigFactory.parseMap(Map.of(
         "kernelfarm.coordinator.prompts", System.getenv().getOrDefault("KFARM_PROMPTS",

@@ -28,7 +28,12 @@ final class CampaignRunner {
 
   static int run(Node node, String campaignId, CampaignSpec spec, List<Problem> problems, Path out,
       PrintStream console) throws Exception {
-    node.submit(campaignId, spec, problems).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    try {
+      node.submit(campaignId, spec, problems).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      // The same id with another spec: refusing is right, resuming would mix two searches.
+      throw new IllegalArgumentException("--id " + campaignId + ": " + e.getCause().getMessage(), e);
+    }
     ProgressBar bar = new ProgressBar(System.err,
         problems.size() * spec.search().branches() * spec.search().rounds());
     Map<String, Map<String, Integer>> seen = new HashMap<>();
