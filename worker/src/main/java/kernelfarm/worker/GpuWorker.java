@@ -1,6 +1,5 @@
 package kernelfarm.worker;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;

@@ -1,6 +1,5 @@
 package kernelfarm.coordinator.campaign;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import kernelfarm.coordinator.llm.LlmEndpoint;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -37,17 +38,11 @@ final class DemoCommand implements Callable<Integer> {
       throw new IllegalArgumentException("demo: no examples/problems under " + home + "; run it from the "
           + "KernelFarm checkout or set KFARM_HOME to it");
     }
-    CampaignCommand campaign = new CampaignCommand();
+    // Parsed, so every option the demo leaves alone keeps kfarm campaign's own default.
+    CampaignCommand campaign = CommandLine.populateCommand(new CampaignCommand(), "--problems", problems.toString(),
+        "--name", "demo", "--branches", Integer.toString(branches), "--rounds", Integer.toString(rounds),
+        "--budget", budget.toString(), "--max-tokens", "8192");
     campaign.farm = farm;
-    campaign.problems = problems;
-    campaign.name = "demo";
-    campaign.branches = branches;
-    campaign.rounds = rounds;
-    campaign.budget = budget;
-    campaign.stop = kernelfarm.coordinator.campaign.CampaignSpec.StopRule.SPEND_BUDGET;
-    campaign.temperature = 0.6;
-    campaign.maxTokens = 8192;
-    campaign.restartEvery = 2;
     if (LlmEndpoint.fromEnvironment(System.getenv()).isEmpty()) {
       campaign.replay = home.resolve("prompts").resolve("demo");
       campaign.replayNotice = "kfarm demo: no LLM endpoint configured (KFARM_LLM_BASE_URL is unset), so answers "

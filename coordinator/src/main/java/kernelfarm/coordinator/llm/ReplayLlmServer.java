@@ -37,6 +37,7 @@ import java.util.stream.Stream;
  */
 public final class ReplayLlmServer implements AutoCloseable {
   private static final Pattern DIGEST = Pattern.compile("(?m)^round (\\d+): ");
+  private static final Pattern RECORDING = Pattern.compile("round-(\\d+)\\.md");
   private static final Pattern OMITTED = Pattern.compile("\\((\\d+) earlier rounds omitted\\)");
 
   private final HttpServer server;
@@ -69,7 +70,7 @@ public final class ReplayLlmServer implements AutoCloseable {
       Map<Integer, String> rounds = new TreeMap<>();
       try (Stream<Path> files = Files.list(dir)) {
         for (Path f : files.toList()) {
-          Matcher m = Pattern.compile("round-(\\d+)\\.md").matcher(f.getFileName().toString());
+          Matcher m = RECORDING.matcher(f.getFileName().toString());
           if (m.matches()) {
             rounds.put(Integer.parseInt(m.group(1)), Files.readString(f));
           }

@@ -155,7 +155,6 @@ public final class ProblemCoordinator
     }
   }
 
-  private final String entityId;
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
   private final SearchServices services;
@@ -168,7 +167,6 @@ public final class ProblemCoordinator
       SearchServices services) {
     super(PersistenceId.of(TYPE_KEY.name(), entityId),
         CoordinatorEntities.ON_PERSIST_FAILURE);
-    this.entityId = entityId;
     this.ctx = ctx;
     this.timers = timers;
     this.services = services;
