@@ -65,6 +65,8 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
 
   private record Compiled(DispatcherProtocol.WorkOffer offer, HarnessRequests.Job job) {}
 
+  private record Starting(HarnessProcess process, long startedNanos) {}
+
   /** After this many evaluation processes in a row fail to come up, the device is declared unhealthy. */
   private static final int UNHEALTHY_AFTER = 5;
   /** A harness error (the verifier's fault, not the candidate's) is retried on a fresh process this often. */
@@ -87,10 +89,14 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   private final Deque<Compiled> compiled = new ArrayDeque<>();
   private final Map<String, Verdict> unacked = new LinkedHashMap<>();
   private final Map<String, Stats> referenceTimings = new HashMap<>();
-  private final Map<Long, HarnessProcess> starting = new HashMap<>();
+  private final Map<Long, Starting> starting = new HashMap<>();
   private final Deque<HarnessProcess> warm = new ArrayDeque<>();
   private final Map<String, Integer> harnessErrors = new HashMap<>();
   private Compiled evaluating;
+  private long evaluatingSince;
+  /** Moving averages of how long a process takes to become ready and an evaluation takes; 0 = not yet seen. */
+  private double readySeconds;
+  private double evaluationSeconds;
   private int spareFailures;
   private boolean requestOutstanding;
   private ActorRef<Done> drainedTo;
@@ -142,7 +148,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
         .onMessage(Drain.class, this::onDrain)
         .onSignal(PostStop.class, signal -> {
           warm.forEach(HarnessProcess::kill);
-          starting.values().forEach(HarnessProcess::kill);
+          starting.values().forEach(s -> s.process().kill());
           return this;
         })
         .build();
@@ -187,6 +193,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
       return;
     }
     evaluating = compiled.poll();
+    evaluatingSince = System.nanoTime();
     HarnessProcess process = warm.poll();
     HarnessRequests.Job job = evaluating.job();
     Stats cachedReference = settings.referenceTimingReuse()
@@ -205,6 +212,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
       return this;
     }
     evaluating = null;
+    evaluationSeconds = movingAverage(evaluationSeconds, (System.nanoTime() - evaluatingSince) / 1e9);
     HarnessRequests.Job job = current.job();
     if (finished.result() != null && "harness_error".equals(finished.result().path("event").asText())) {
       String leaseId = current.offer().leaseId();
@@ -275,12 +283,15 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     dispatcher.tell(new DispatcherProtocol.RequestWork(workerId, device.capabilities(), offerAdapter));
   }
 
-  /** Keeps {@code warm-evaluators} processes started or ready; their readiness is the device health check. */
+  /** Keeps enough processes started or ready that one is ready when the device frees up; see {@link #sparesToKeep}. */
   private void startSpares() {
     Backend warmFor = device.gpu() ? Backend.TRITON : Backend.CPU;
-    while (starting.size() + warm.size() < settings.warmEvaluators() && spareFailures < UNHEALTHY_AFTER) {
+    int wanted = device.gpu()
+        ? sparesToKeep(readySeconds, evaluationSeconds, settings.warmEvaluators(), settings.warmEvaluatorsMax())
+        : settings.warmEvaluators();
+    while (starting.size() + warm.size() < wanted && spareFailures < UNHEALTHY_AFTER) {
       HarnessProcess process = launcher.start(Role.EVALUATE, warmFor, device);
-      starting.put(process.pid(), process);
+      starting.put(process.pid(), new Starting(process, System.nanoTime()));
       getContext().pipeToSelf(process.ready().toCompletableFuture().orTimeout(
               settings.stageTimeout("ready").toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS),
           (ready, failure) -> failure == null ? new SpareReady(process.pid())
@@ -288,24 +299,44 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     }
   }
 
+  /**
+   * Processes to keep started or ready: a spare handed out now is replaced by one that is ready after
+   * {@code readySeconds}, during which the device evaluates about readySeconds / evaluationSeconds candidates, each
+   * taking a spare. Between {@code min} and {@code max}; {@code min} until both durations have been seen.
+   */
+  static int sparesToKeep(double readySeconds, double evaluationSeconds, int min, int max) {
+    if (readySeconds <= 0 || evaluationSeconds <= 0) {
+      return min;
+    }
+    int needed = (int) Math.ceil(readySeconds / evaluationSeconds) + 1;
+    return Math.max(min, Math.min(max, needed));
+  }
+
+  /** Weighs the latest sample by a quarter: follows a change within a few candidates, shrugs off one outlier. */
+  private static double movingAverage(double average, double sample) {
+    return average <= 0 ? sample : 0.75 * average + 0.25 * sample;
+  }
+
   private Behavior<Command> onSpareReady(SpareReady ready) {
-    HarnessProcess process = starting.remove(ready.pid());
-    if (process == null) {
+    Starting started = starting.remove(ready.pid());
+    if (started == null) {
       return this;
     }
-    warm.add(process);
+    readySeconds = movingAverage(readySeconds, (System.nanoTime() - started.startedNanos()) / 1e9);
+    warm.add(started.process());
     spareFailures = 0;
+    startSpares();
     evaluateNext();
     requestWork();
     return this;
   }
 
   private Behavior<Command> onSpareFailed(SpareFailed failed) {
-    HarnessProcess process = starting.remove(failed.pid());
-    if (process == null) {
+    Starting started = starting.remove(failed.pid());
+    if (started == null) {
       return this;
     }
-    process.kill();
+    started.process().kill();
     spareFailures++;
     Duration backoff = Duration.ofSeconds(Math.min(60, 1L << Math.min(spareFailures, 6)));
     if (spareFailures >= UNHEALTHY_AFTER) {

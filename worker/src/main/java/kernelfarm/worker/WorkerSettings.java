@@ -11,7 +11,10 @@ import java.util.Map;
  * {@link Config}.
  *
  * @param compileSlots compile processes running at once on this host
+ * @param compileNiceness the nice level of compile processes (0: the worker's own)
  * @param prefetch candidates one GpuWorker holds at once; 0 until {@link #withDevices(int)} resolves it
+ * @param warmEvaluators evaluation processes kept started per device, at least
+ * @param warmEvaluatorsMax the most a GPU device keeps when its processes start slowly
  */
 public record WorkerSettings(
     String python,
@@ -19,8 +22,10 @@ public record WorkerSettings(
     String devices,
     int compileSlots,
     int compileJobs,
+    int compileNiceness,
     int prefetch,
     int warmEvaluators,
+    int warmEvaluatorsMax,
     Duration lease,
     Map<String, Duration> stageTimeouts,
     boolean referenceTimingReuse,
@@ -36,6 +41,14 @@ public record WorkerSettings(
     if (warmEvaluators < 1) {
       throw new IllegalArgumentException(
           "kernelfarm.worker.warm-evaluators must be >= 1, got " + warmEvaluators);
+    }
+    if (warmEvaluatorsMax < warmEvaluators) {
+      throw new IllegalArgumentException("kernelfarm.worker.warm-evaluators-max must be >= warm-evaluators ("
+          + warmEvaluators + "), got " + warmEvaluatorsMax);
+    }
+    if (compileNiceness < 0 || compileNiceness > 19) {
+      throw new IllegalArgumentException(
+          "kernelfarm.worker.compile-niceness must be 0-19, got " + compileNiceness);
     }
     if (compileSlots < 1) {
       throw new IllegalArgumentException("kernelfarm.worker.compile-slots must be >= 1, got " + compileSlots);
@@ -64,10 +77,12 @@ public record WorkerSettings(
         c.getString("python"),
         Path.of(c.getString("work-dir")).toAbsolutePath(),
         c.getString("devices"),
-        slots > 0 ? slots : Math.max(1, (cores + 1) / 2),
+        slots > 0 ? slots : Math.max(1, cores * 3 / 4),
         c.getInt("compile-jobs"),
+        c.getInt("compile-niceness"),
         c.getInt("prefetch"),
         c.getInt("warm-evaluators"),
+        c.getInt("warm-evaluators-max"),
         c.getDuration("lease"),
         timeouts,
         c.getBoolean("reference-timing-reuse"),
@@ -85,8 +100,8 @@ public record WorkerSettings(
   /** Resolves an automatic prefetch: enough candidates to keep this device's share of compile slots busy. */
   public WorkerSettings withDevices(int deviceCount) {
     int resolved = prefetch > 0 ? prefetch : Math.max(2, (compileSlots + deviceCount - 1) / deviceCount + 1);
-    return new WorkerSettings(python, workDir, devices, compileSlots, compileJobs, resolved, warmEvaluators, lease,
-        stageTimeouts, referenceTimingReuse, driftTrials, driftTolerance, networkIsolation, limits,
+    return new WorkerSettings(python, workDir, devices, compileSlots, compileJobs, compileNiceness, resolved,
+        warmEvaluators, warmEvaluatorsMax, lease, stageTimeouts, referenceTimingReuse, driftTrials, driftTolerance, networkIsolation, limits,
         cudaArchList);
   }
 }

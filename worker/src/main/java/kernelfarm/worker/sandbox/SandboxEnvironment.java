@@ -79,6 +79,10 @@ public record SandboxEnvironment(List<String> command, Map<String, String> envir
     if (isolate) {
       command.addAll(List.of("unshare", "--net"));
     }
+    if (role == Role.COMPILE && settings.compileNiceness() > 0) {
+      // Inherited by nvcc and g++: builds yield the cores to the evaluation being timed.
+      command.addAll(List.of("nice", "-n", Integer.toString(settings.compileNiceness())));
+    }
     // setsid makes the harness a process-group leader, so a kill reaches everything it started.
     command.addAll(List.of("setsid", settings.python(), "-m", "harness"));
     return new SandboxEnvironment(command, env, isolate);

@@ -63,6 +63,8 @@ class SandboxEnvironmentTest {
     assertEquals("", env.environment().get("CUDA_VISIBLE_DEVICES"));
     assertEquals("9.0", env.environment().get("TORCH_CUDA_ARCH_LIST"));
     assertEquals("compile", env.environment().get("KFARM_ROLE"));
+    assertEquals(List.of("nice", "-n", "10", "setsid"), env.command().subList(0, 4),
+        "builds yield the cores to the evaluation being timed");
   }
 
   @Test
