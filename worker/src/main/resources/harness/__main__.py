@@ -10,7 +10,7 @@ import os
 import platform
 import sys
 import traceback
-from typing import Any, Dict, TextIO
+from typing import Any, Dict, Optional, TextIO
 
 from . import VERSION, isolation
 from .protocol import Request, send
@@ -65,6 +65,7 @@ def _warm_up(role: str, backend: str, limits: Dict[str, str]) -> Dict[str, Any]:
     import torch
 
     device = platform.processor() or platform.machine() or "cpu"
+    device_uuid = None
     if role == "evaluate" and backend != "cpu":
         if tuple(int(p) for p in torch.__version__.split(".")[:2] if p.isdigit()) >= (2, 1):
             # Big tensors of many sizes come and go in one evaluation; growable segments keep the caching
@@ -74,6 +75,9 @@ def _warm_up(role: str, backend: str, limits: Dict[str, str]) -> Dict[str, Any]:
         a = torch.randn(256, 256, device="cuda")
         (a @ a).sum().item()  # brings up the context and cuBLAS before the clock matters
         device = torch.cuda.get_device_name(0)
+        uuid = getattr(torch.cuda.get_device_properties(0), "uuid", None)  # torch 2.1+
+        if uuid is not None:
+            device_uuid = "GPU-" + str(uuid)
         if backend == "triton":
             try:
                 import triton  # noqa: F401  (imported now, not inside the candidate's stages)
@@ -101,7 +105,13 @@ def _warm_up(role: str, backend: str, limits: Dict[str, str]) -> Dict[str, Any]:
             "torch": torch.__version__, "cuda": torch.version.cuda or "",
             "python": platform.python_version(), "harnessVersion": VERSION,
             "backend": backend, "networkIsolated": isolation.network_isolated(),
-            "limits": limits}
+            "limits": limits, "deviceIndex": _device_index(),
+            "visibleDevices": os.environ.get("CUDA_VISIBLE_DEVICES", ""), "deviceUuid": device_uuid}
+
+
+def _device_index() -> Optional[int]:
+    index = os.environ.get("KFARM_DEVICE_INDEX", "")
+    return int(index) if index.isdigit() else None
 
 
 if __name__ == "__main__":

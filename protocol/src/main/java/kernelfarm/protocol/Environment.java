@@ -15,6 +15,9 @@ import java.util.Map;
  * @param backend the candidate's backend, as its wire name
  * @param networkIsolated whether the sandbox had no network
  * @param limits the resource limits the sandbox ran under, by name
+ * @param deviceIndex the worker device the evaluation process was started for, or null (a compile process)
+ * @param visibleDevices {@code CUDA_VISIBLE_DEVICES} as the process saw it: its one device, or empty on a CPU
+ * @param deviceUuid the UUID of the GPU torch ran on, or null (a CPU, or a torch that does not report it)
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record Environment(
@@ -26,7 +29,10 @@ public record Environment(
     String harnessVersion,
     String backend,
     boolean networkIsolated,
-    Map<String, String> limits)
+    Map<String, String> limits,
+    Integer deviceIndex,
+    String visibleDevices,
+    String deviceUuid)
     implements CborSerializable {
   public Environment {
     Require.nonBlank(device, "device");

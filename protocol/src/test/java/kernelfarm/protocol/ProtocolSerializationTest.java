@@ -71,7 +71,9 @@ class ProtocolSerializationTest {
            "kernelsLaunched": ["relu_kernel"]},
          "environment": {"device": "NVIDIA H100 80GB HBM3", "driver": "550.54.15", "torch": "2.5.1",
            "cuda": "12.4", "python": "3.11.9", "harnessVersion": "1", "backend": "cuda",
-           "networkIsolated": true, "limits": {"cpuSeconds": "600", "addressSpace": "64G"}, "hostname": "x"},
+           "networkIsolated": true, "limits": {"cpuSeconds": "600", "addressSpace": "64G"}, "hostname": "x",
+           "deviceIndex": 0, "visibleDevices": "GPU-11111111-2222-3333-4444-555555555555",
+           "deviceUuid": "GPU-11111111-2222-3333-4444-555555555555"},
          "summary": "correct; 1.84x faster than eager (0.50 ms vs 0.92 ms)",
          "logs": ["compile.log", "correctness.log"]}
         """;
@@ -91,7 +93,8 @@ class ProtocolSerializationTest {
         new CustomKernel(true, "cuda", List.of(new ExtensionBuild("relu_ext", true, false, null)),
             List.of("relu_kernel"), false),
         new Environment("NVIDIA H100 80GB HBM3", "550.54.15", "2.5.1", "12.4", "3.11.9", "1", "cuda", true,
-            Map.of("cpuSeconds", "600", "addressSpace", "64G")),
+            Map.of("cpuSeconds", "600", "addressSpace", "64G"), 0, "GPU-11111111-2222-3333-4444-555555555555",
+            "GPU-11111111-2222-3333-4444-555555555555"),
         null,
         "correct; 1.84x faster than eager (0.50 ms vs 0.92 ms)",
         List.of("compile.log", "correctness.log"));
@@ -198,7 +201,7 @@ class ProtocolSerializationTest {
                 new ExtensionBuild("relu_fallback", false, false, "relu.cu(12): error: expected a ';'")),
             List.of("relu_kernel"), false),
         new Environment("NVIDIA H100 80GB HBM3", "550.54.15", "2.5.1", "12.4", "3.11.9", "1", "cuda", true,
-            Map.of("cpuSeconds", "600")),
+            Map.of("cpuSeconds", "600"), 0, "0", null),
         new DeviceRef("worker-1", 0, "NVIDIA H100 80GB HBM3"),
         "correct; 1.84x faster than eager (0.50 ms vs 0.92 ms)",
         List.of("compile.log", "correctness.log", "timing.log"));

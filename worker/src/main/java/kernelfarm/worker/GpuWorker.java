@@ -232,6 +232,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
         && verdict.timing().referenceSource().startsWith("measured")) {
       referenceTimings.put(referenceKey(job), verdict.timing().reference());
     }
+    warnIfNotPinned(verdict);
     report(current.offer().leaseId(), verdict.withDevice(new DeviceRef(nodeId, device.index(), device.name())));
     evaluateNext();
     return this;
@@ -348,6 +349,21 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     }
     timers.startSingleTimer(StartSpare.INSTANCE, backoff);
     return this;
+  }
+
+  /** The process says which device it was started for and saw; anything but this worker's is a farm bug. */
+  private void warnIfNotPinned(Verdict verdict) {
+    var env = verdict.environment();
+    if (env == null || env.deviceIndex() == null) {
+      return;
+    }
+    boolean uuidAgrees = env.deviceUuid() == null || device.uuid() == null || device.uuid().equals(env.deviceUuid());
+    if (env.deviceIndex() != device.index() || !device.visibleDevices().equals(env.visibleDevices()) || !uuidAgrees) {
+      getContext().getLog().atError().addKeyValue("candidate", verdict.candidateId().value())
+          .addKeyValue("device", device.index()).addKeyValue("sawIndex", env.deviceIndex())
+          .addKeyValue("sawVisible", env.visibleDevices()).addKeyValue("sawUuid", env.deviceUuid())
+          .log("evaluated on a process not pinned to this worker's device");
+    }
   }
 
   /** Reference timings are reused per problem and settings: other trials or tolerances time differently. */

@@ -30,7 +30,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code kfarm campaign}: runs one campaign on a local node (both roles, a one-node cluster on the store named by
- * KFARM_STORE_URL, an H2 file by default) and prints its results. The LLM is the endpoint in KFARM_LLM_BASE_URL,
+ * KFARM_STORE_URL, an H2 file by default) and prints its results. With {@code --join} the node joins a running
+ * cluster instead, and with {@code --roles coordinator} its workers judge every candidate. The LLM is the endpoint in KFARM_LLM_BASE_URL,
  * or, with {@code --replay}, recorded answers served by a local OpenAI-compatible server.
  */
 @Command(name = "campaign", mixinStandardHelpOptions = true,
@@ -38,6 +39,9 @@ import picocli.CommandLine.Option;
 final class CampaignCommand implements Callable<Integer> {
   @Mixin
   FarmOptions farm;
+
+  @Mixin
+  ClusterOptions cluster;
 
   @Option(names = "--problems", required = true, description = "a folder of problem files, a KernelBench checkout "
       + "or a .jsonl file")
@@ -122,7 +126,7 @@ final class CampaignCommand implements Callable<Integer> {
     String campaignId = id != null ? id
         : name + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
     Path results = out != null ? out : home.resolve("kfarm-results").resolve(campaignId);
-    Config overrides = farm.overrides().withFallback(ConfigFactory.parseMap(Map.of(
+    Config overrides = cluster.overrides().withFallback(farm.overrides()).withFallback(ConfigFactory.parseMap(Map.of(
         "kernelfarm.coordinator.prompts", System.getenv().getOrDefault("KFARM_PROMPTS",
             home.resolve("prompts").toString()),
         "kernelfarm.store.url", System.getenv().getOrDefault("KFARM_STORE_URL",

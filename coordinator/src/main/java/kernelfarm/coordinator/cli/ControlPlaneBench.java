@@ -18,6 +18,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
@@ -28,6 +29,9 @@ import kernelfarm.coordinator.Node;
 import kernelfarm.coordinator.campaign.Campaign;
 import kernelfarm.coordinator.campaign.CampaignSpec;
 import kernelfarm.coordinator.campaign.ProblemResult;
+import kernelfarm.coordinator.llm.ChatMessage;
+import kernelfarm.coordinator.llm.ChatRequest;
+import kernelfarm.coordinator.llm.LlmClient;
 import kernelfarm.coordinator.llm.LlmEndpoint;
 import kernelfarm.protocol.Backend;
 import kernelfarm.protocol.DeviceCapabilities;
@@ -51,6 +55,10 @@ import picocli.CommandLine.Option;
  * Branches, the Dispatcher singleton, the real LLM client over HTTP) driven by a fast fake LLM on loopback and a
  * fake worker that answers every lease after a fixed verdict latency. Prints the branches in flight and the rounds
  * per second, against the target (1,000 branches, 500 rounds/s on one 2-core node), and counts errors.
+ *
+ * <p>The baseline, measured first in the same run: a bare loop with the same branches making the same LLM calls
+ * through the same client and waiting the same verdict latency, with no actors, persistence or dispatch. The ratio
+ * of the two is the share of the achievable rate the control plane keeps.
  */
 @Command(name = "control-plane", mixinStandardHelpOptions = true,
     description = "Branches in flight and rounds/s of the coordinator with a fake LLM and a fake worker.")
@@ -92,6 +100,11 @@ final class ControlPlaneBench implements Callable<Integer> {
         "kernelfarm.coordinator.prompts", Path.of(System.getenv().getOrDefault("KFARM_HOME", "."))
             .resolve("prompts").toAbsolutePath().toString()));
     HttpClient http = HttpClient.newBuilder().executor(Executors.newFixedThreadPool(4)).build();
+    System.err.printf("baseline: a bare loop of %d branches x %d rounds through the same LLM client%n", total,
+        rounds);
+    double bare = bareLoop(new LlmClient(endpoint, http, json, Clock.systemUTC()), total, rounds);
+    llmCalls.set(0);
+    llmPeak.set(0);
     try (Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), http, List.of(endpoint)),
         true)) {
       AtomicLong verdicts = new AtomicLong();
@@ -147,12 +160,40 @@ final class ControlPlaneBench implements Callable<Integer> {
       System.out.printf("rounds: %d judged of %d in %.1f s: %.0f rounds/s overall, %.0f rounds/s after the first "
           + "wave (target %.0f: %.2fx)%n", judged, (long) total * rounds, wall, rate, steady,
           TARGET_ROUNDS_PER_SECOND, steady / TARGET_ROUNDS_PER_SECOND);
+      System.out.printf("baseline, a bare client loop (no actors, persistence or dispatch): %.0f rounds/s; the "
+          + "control plane keeps %.2fx of it%n", bare, rate / bare);
       long missing = (long) total * rounds - judged;
       System.out.printf("LLM calls: %d; errors: %d rounds missing%n", llmCalls.get(), missing);
       return missing == 0 ? 0 : 1;
     } finally {
       llm.stop(0);
     }
+  }
+
+  /**
+   * Every branch asks, waits the verdict latency, and asks again with its conversation one answer and one feedback
+   * longer, as a Branch does; returns rounds per second.
+   */
+  private double bareLoop(LlmClient client, int total, int rounds) {
+    long started = System.nanoTime();
+    List<CompletableFuture<Void>> branchesDone = new ArrayList<>();
+    for (int b = 0; b < total; b++) {
+      List<ChatMessage> conversation = new ArrayList<>(List.of(ChatMessage.system("You write CUDA kernels."),
+          ChatMessage.user("Problem " + b % problems + ": make it faster.")));
+      CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+      for (int r = 0; r < rounds; r++) {
+        chain = chain.thenCompose(ignored -> client.complete(
+                new ChatRequest(List.copyOf(conversation), 0.7, 1024, null, true)).toCompletableFuture())
+            .thenCompose(answer -> CompletableFuture.runAsync(() -> {
+              // One branch's steps run one after another, so its conversation needs no lock.
+              conversation.add(ChatMessage.assistant(answer.content()));
+              conversation.add(ChatMessage.user("CORRECT, 1.2x faster: try again."));
+            }, CompletableFuture.delayedExecutor(verdictLatency.toNanos(), TimeUnit.NANOSECONDS)));
+      }
+      branchesDone.add(chain);
+    }
+    CompletableFuture.allOf(branchesDone.toArray(CompletableFuture[]::new)).join();
+    return (double) total * rounds / ((System.nanoTime() - started) / 1e9);
   }
 
   /** Answers every chat completion at once with a distinct candidate, so no two rounds share a verdict. */

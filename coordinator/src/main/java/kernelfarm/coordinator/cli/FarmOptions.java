@@ -42,7 +42,7 @@ final class FarmOptions {
   @Option(names = "--work-dir", description = "compile cache, scratch and logs (KFARM_WORK_DIR)")
   String workDir;
 
-  @Option(names = "--compile-slots", description = "compile processes at once (0: half the cores)")
+  @Option(names = "--compile-slots", description = "compile processes at once (0: three quarters of the cores)")
   Integer compileSlots;
 
   @Option(names = "--devices", description = "auto or cpu (KFARM_DEVICES)")

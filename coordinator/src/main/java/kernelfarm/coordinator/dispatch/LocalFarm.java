@@ -15,6 +15,7 @@ import kernelfarm.protocol.VerifySettings;
 import kernelfarm.worker.WorkerNode;
 import kernelfarm.worker.WorkerSettings;
 import kernelfarm.worker.device.Device;
+import kernelfarm.worker.device.DeviceInventory;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -42,12 +43,17 @@ public final class LocalFarm implements AutoCloseable {
   }
 
   public static LocalFarm start(Config config, WorkerSettings settings) {
+    return start(config, settings, DeviceInventory.discover(settings.devices()));
+  }
+
+  /** With a given inventory: how tests pin workers to devices this host does not have. */
+  public static LocalFarm start(Config config, WorkerSettings settings, List<Device> devices) {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "KernelFarm", config);
     try {
       ActorRef<DispatcherProtocol.Command> dispatcher = system.systemActorOf(
           Dispatcher.create(Clock.systemUTC(), settings.lease()), DispatcherProtocol.SINGLETON_NAME,
           org.apache.pekko.actor.typed.Props.empty());
-      WorkerNode.Started worker = WorkerNode.init(system, settings, dispatcher);
+      WorkerNode.Started worker = WorkerNode.init(system, settings, devices, dispatcher);
       return new LocalFarm(system, dispatcher, worker);
     } catch (RuntimeException e) {
       system.terminate();

@@ -75,7 +75,7 @@ class ProcessRestartTest {
   }
 
   /** How many LLM requests asked for round {@code round} (the conversation holds round - 1 answers). */
-  private static int roundRequests(FakeLlmServer llm, int round) {
+  static int roundRequests(FakeLlmServer llm, int round) {
     int n = 0;
     for (FakeLlmServer.Recorded r : llm.requests()) {
       int assistants = 0;

@@ -46,6 +46,10 @@ public record SandboxEnvironment(List<String> command, Map<String, String> envir
     env.put("KFARM_BACKEND", backend.wireName());
     env.put("KFARM_DRIVER_VERSION", device.driverVersion());
     env.put("CUDA_VISIBLE_DEVICES", role == Role.EVALUATE ? device.visibleDevices() : "");
+    if (role == Role.EVALUATE) {
+      // Echoed in the verdict's environment: proof the process that judged was started for this worker's device.
+      env.put("KFARM_DEVICE_INDEX", Integer.toString(device.index()));
+    }
     String arch = settings.cudaArchList().isBlank() ? device.archList() : settings.cudaArchList();
     if (!arch.isBlank()) {
       // Builds and loads must see the same flags, or torch would rebuild: one arch list for both roles.

@@ -1,0 +1,54 @@
+package kernelfarm.coordinator.cli;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.net.http.HttpClient;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import kernelfarm.coordinator.Node;
+import kernelfarm.coordinator.llm.LlmEndpoint;
+import org.apache.pekko.cluster.typed.Cluster;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/**
+ * {@code kfarm node}: one long-running cluster node. A worker node joins a running cluster to add its GPUs to the
+ * farm; a coordinator node hosts campaigns' problems and the Dispatcher. It runs until stopped (SIGTERM or
+ * Ctrl-C), then leaves the cluster; the candidates a worker held go back to the queue when their leases lapse.
+ */
+@Command(name = "node", mixinStandardHelpOptions = true,
+    description = "Run a cluster node (coordinator, worker or both) until stopped.")
+final class NodeCommand implements Callable<Integer> {
+  @Mixin
+  ClusterOptions cluster;
+
+  @Mixin
+  FarmOptions farm;
+
+  @Override
+  public Integer call() throws Exception {
+    Path home = Path.of(System.getenv().getOrDefault("KFARM_HOME", ".")).toAbsolutePath().normalize();
+    Config overrides = cluster.overrides().withFallback(farm.overrides()).withFallback(ConfigFactory.parseMap(Map.of(
+        "kernelfarm.coordinator.prompts", System.getenv().getOrDefault("KFARM_PROMPTS",
+            home.resolve("prompts").toString()),
+        "kernelfarm.store.url", System.getenv().getOrDefault("KFARM_STORE_URL",
+            "jdbc:h2:file:" + home.resolve("kfarm-results").resolve("store").resolve("kfarm")))));
+    List<LlmEndpoint> endpoints = cluster.plays("coordinator")
+        ? LlmEndpoint.fromEnvironment(System.getenv()).stream().toList() : List.of();
+    Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), HttpClient.newHttpClient(),
+        endpoints), true);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      node.close();
+      stopped.countDown();
+    }, "kfarm-node-stop"));
+    System.out.printf("kfarm node %s up, roles %s%s%n", Cluster.get(node.system()).selfMember().address(),
+        cluster.roles, endpoints.isEmpty() ? "" : ", LLM endpoint " + endpoints.get(0).model());
+    stopped.await();
+    return 0;
+  }
+}

@@ -1,0 +1,111 @@
+package kernelfarm.coordinator.campaign;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import kernelfarm.coordinator.Node;
+import kernelfarm.coordinator.llm.FakeLlmServer;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A three-node cluster where only the coordinator fails: two worker nodes run on in this JVM while the coordinator
+ * node, its own JVM ({@code kfarm campaign --roles coordinator --join ...}), is SIGKILLed mid-campaign and started
+ * again on the same store. The cluster downs the dead node, the new one takes over the Dispatcher and the shards,
+ * the campaign resumes and finishes on the same workers, and no answered round is asked of the LLM again.
+ */
+class CoordinatorNodeRestartTest {
+  private final ObjectMapper json = new ObjectMapper();
+
+  @Test
+  void aKilledCoordinatorNodeRejoinsTheWorkersAndResumesTheCampaign() throws Exception {
+    ScriptedModel model = new ScriptedModel();
+    model.slowThirdRounds = true;
+    Path dir = Files.createTempDirectory("kfarm-coordinator-restart");
+    Path out = dir.resolve("results");
+    Path log = dir.resolve("coordinator.log");
+    List<Node> workers = new ArrayList<>();
+    try (FakeLlmServer llm = FakeLlmServer.start(json).responder(model::answer)) {
+      for (int i = 0; i < 2; i++) {
+        workers.add(Node.start(Node.config(TestNodes.overrides(Map.of("pekko.cluster.roles", List.of("worker")), 1)),
+            new Node.Deps(Clock.systemUTC(), HttpClient.newHttpClient(), List.of()), i == 0));
+      }
+      var seed = Cluster.get(workers.get(0).system()).selfMember().address();
+      Cluster.get(workers.get(1).system()).manager().tell(Join.create(seed));
+      String join = seed.getHost().get() + ":" + seed.getPort().get();
+      Set<String> workerIds = workers.stream().map(w -> w.system().address().toString()).collect(Collectors.toSet());
+
+      Process first = launch(llm, dir, out, log, join);
+      long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+      while (ProcessRestartTest.roundRequests(llm, 3) < 4) {
+        assertTrue(first.isAlive(), "the first coordinator ended early: " + Files.readString(log));
+        assertTrue(System.nanoTime() < deadline, "no round 3 within 5 minutes: " + Files.readString(log));
+        Thread.sleep(200);
+      }
+      first.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      assertEquals(4, ProcessRestartTest.roundRequests(llm, 1));
+      assertEquals(4, ProcessRestartTest.roundRequests(llm, 2));
+      model.slowThirdRounds = false;
+
+      Process second = launch(llm, dir, out, log, join);
+      assertTrue(second.waitFor(8, TimeUnit.MINUTES), "the resumed campaign did not finish: " + Files.readString(log));
+      assertEquals(0, second.exitValue(), Files.readString(log));
+      assertEquals(4, ProcessRestartTest.roundRequests(llm, 1), "round 1 was asked again after the restart");
+      assertEquals(4, ProcessRestartTest.roundRequests(llm, 2), "round 2 was asked again after the restart");
+      JsonNode results = json.readTree(out.resolve("results.json").toFile());
+      assertEquals(2, results.path("problems").size());
+      for (JsonNode problem : results.path("problems")) {
+        assertEquals(6, problem.path("roundsJudged").asInt(), problem.path("problemId").asText());
+        assertTrue(problem.path("finished").asBoolean());
+        String judgedBy = problem.path("best").path("device").path("nodeId").asText();
+        assertTrue(workerIds.contains(judgedBy), "judged on a worker node of this JVM, not " + judgedBy);
+      }
+      // The workers saw the dead coordinator downed and the new one join: the cluster is whole again.
+      TestProbe<Object> probe = TestProbe.create(workers.get(0).system());
+      probe.awaitAssert(Duration.ofSeconds(30), () -> {
+        for (var m : Cluster.get(workers.get(0).system()).state().getMembers()) {
+          assertTrue(m.status() == MemberStatus.up() || m.status() == MemberStatus.leaving()
+              || m.status() == MemberStatus.exiting(), m.toString());
+        }
+        return null;
+      });
+    } finally {
+      for (int i = workers.size() - 1; i >= 0; i--) {
+        workers.get(i).close();
+      }
+    }
+  }
+
+  private Process launch(FakeLlmServer llm, Path store, Path out, Path log, String join) throws Exception {
+    List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "kernelfarm.coordinator.Main", "campaign",
+        "--roles", "coordinator", "--join", join,
+        "--problems", Path.of("../examples/problems").toAbsolutePath().toString(),
+        "--only", "1_GELU_tanh,4_SumSquares", "--id", "coordinator-killed", "--branches", "2", "--rounds", "3",
+        "--budget", "PT10M", "--trials", "3", "--timing-trials", "20", "--backend", "cpu", "--out", out.toString());
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    Map<String, String> env = builder.environment();
+    env.put("KFARM_LLM_BASE_URL", llm.baseUrl().toString());
+    env.put("KFARM_LLM_MODEL", "fake-model");
+    env.put("KFARM_STORE_URL", "jdbc:h2:file:" + store.resolve("kfarm").toAbsolutePath());
+    env.put("KFARM_PROMPTS", Path.of("../prompts").toAbsolutePath().toString());
+    return builder.start();
+  }
+}
