@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The GPU proof of the verifier, run on a GPU host from the repo root with the bundle and KernelBench data carried
-# in .carry/ (deploy/bundle/prepare-carry.sh). Steps: smoke | bench | sweep | suite | campaign; logs go to $OUT.
+# in .carry/ (deploy/bundle/prepare-carry.sh). Steps: smoke | bench | scaling | sweep | suite | campaign; logs go to
+# $OUT.
 #   smoke: one correct and one cheating CUDA candidate, to stop early if the host is not what we expect
 #   bench: `kfarm bench verify-throughput` over bench/corpus/cuda-throughput (resumable with --state)
+#   scaling: the same candidates on one GPU and on every GPU of the host, with the device of every verdict
 #   sweep: every level-1 reference as its own candidate, plus reference timings vs KernelBench's H100_Modal
 #   suite: the hand-written CUDA candidates and the CUDA adversarial suite
 #   campaign: the closed loop on 3 level-1 problems, the LLM replayed from bench/replay/cuda-level1
@@ -43,6 +45,11 @@ case "$step" in
     $kfarm bench verify-throughput --problems "$kb/level1.jsonl" --candidates bench/corpus/cuda-throughput \
       --state /tmp/kfbench --deadline "$deadline" --out "$OUT/bench" 2>&1 | tee -a "$OUT/bench.log"
     cp /tmp/kfbench/baseline/done.jsonl "$OUT/bench-baseline-done.jsonl" 2>/dev/null
+    ;;
+  scaling)
+    # Multi-GPU hosts: the farm with one GPU and with all of them over cached builds (scaling COPIES, default 3).
+    $kfarm bench verify-throughput --gpu-scaling --copies "${2:-3}" --problems "$kb/level1.jsonl" \
+      --candidates bench/corpus/cuda-throughput 2>&1 | tee "$OUT/scaling.log" | grep -v '^\[' | tail -n 12
     ;;
   sweep)
     # sweep FIRST LAST: level-1 problems FIRST..LAST (by problem_id), so the sweep fits the per-call limit.

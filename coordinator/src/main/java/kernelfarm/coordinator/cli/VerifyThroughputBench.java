@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.TreeMap;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -27,6 +28,7 @@ import kernelfarm.protocol.Verdict;
 import kernelfarm.protocol.VerifySettings;
 import kernelfarm.worker.WorkerSettings;
 import kernelfarm.worker.device.Device;
+import kernelfarm.worker.device.DeviceInventory;
 import kernelfarm.worker.sandbox.HarnessLauncher;
 import kernelfarm.worker.sandbox.HarnessProcess;
 import kernelfarm.worker.sandbox.HarnessRequests;
@@ -81,6 +83,14 @@ final class VerifyThroughputBench implements Callable<Integer> {
       description = "seconds: start no baseline candidate after this (0: none); exits 3 until the baseline is done")
   int deadline;
 
+  @Option(names = "--gpu-scaling", description = "instead: the farm's rate with one GPU and with every GPU of "
+      + "this host, over cached builds (so compiling is not the limit), and which device judged each candidate")
+  boolean gpuScaling;
+
+  @Option(names = "--copies", defaultValue = "1", description = "with --gpu-scaling: each candidate this many times "
+      + "(distinct sources), so every GPU gets enough work (default: ${DEFAULT-VALUE})")
+  int copies;
+
   @Mixin
   FarmOptions farm;
 
@@ -92,6 +102,9 @@ final class VerifyThroughputBench implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (gpuScaling) {
+      return gpuScaling();
+    }
     Config base = farm.config();
     WorkerSettings configured = farm.workerSettings(base);
     Path root = state != null ? state.toAbsolutePath() : configured.workDir().resolve("bench-"
@@ -228,6 +241,92 @@ final class VerifyThroughputBench implements Callable<Integer> {
     double eval = verdicts.stream().mapToDouble(VerifyThroughputBench::evaluationSeconds).sum();
     double window = windowStart[0] == Double.MAX_VALUE ? wall : wall - Math.max(0, windowStart[0]);
     return new Run(verdicts, wall, eval, window);
+  }
+
+  /**
+   * A cold pass over every device fills the compile cache; then a fresh farm with the first device alone and one
+   * with every device judge the same candidates from that cache. Prints both rates (over the whole pass and from
+   * the first evaluation on), their ratio against the device count, the verdicts per device, and whether every
+   * verdict came from a process pinned to the device that reported it.
+   */
+  private int gpuScaling() throws Exception {
+    Config config = farm.config().withValue("kernelfarm.worker.work-dir", ConfigValueFactory.fromAnyRef(
+        Files.createTempDirectory("kfarm-gpu-scaling").toString()));
+    WorkerSettings workerSettings = farm.workerSettings(config);
+    List<Device> all = DeviceInventory.discover(workerSettings.devices());
+    VerifySettings settings = farm.verifySettings();
+    List<CandidateFile> files = new ArrayList<>();
+    List<Candidate> set = new ArrayList<>();
+    Run cold;
+    Run one;
+    Run every;
+    try (LocalFarm local = LocalFarm.start(config, workerSettings, all)) {
+      ProblemLibrary library = ProblemLibrary.load(problems, local.json());
+      for (CandidateFile f : CandidateFile.readFolder(candidates, library)) {
+        for (int k = 0; k < copies; k++) {
+          CandidateFile copy = k == 0 ? f
+              : new CandidateFile(f.path(), f.source() + "\n# copy " + k + "\n", f.problem(), f.headers());
+          files.add(copy);
+          set.add(Candidate.of(copy.problem().id(), farm.backendFor(copy.header("backend"), all.get(0).gpu()),
+              copy.source()));
+        }
+      }
+      System.err.printf("gpu-scaling: %d candidates, %d devices; cold pass (fills the compile cache)%n", set.size(),
+          all.size());
+      cold = throughFarm(local, files, set, settings);
+    }
+    try (LocalFarm local = LocalFarm.start(config, workerSettings, all.subList(0, 1))) {
+      one = throughFarm(local, files, set, settings);
+    }
+    try (LocalFarm local = LocalFarm.start(config, workerSettings, all)) {
+      every = throughFarm(local, files, set, settings);
+    }
+    int n = set.size();
+    Map<Integer, Integer> perDevice = new TreeMap<>();
+    List<String> strays = new ArrayList<>();
+    List<String> differing = new ArrayList<>();
+    for (Run run : List.of(cold, one, every)) {
+      for (Verdict v : run.verdicts()) {
+        if (v.environment() != null && v.environment().deviceIndex() != null) {
+          Device d = all.get(v.device().index());
+          if (!v.environment().deviceIndex().equals(d.index())
+              || !d.visibleDevices().equals(v.environment().visibleDevices())
+              || (v.environment().deviceUuid() != null && d.uuid() != null
+                  && !d.uuid().equals(v.environment().deviceUuid()))) {
+            strays.add(v.candidateId().value() + " reported by device " + d.index() + " but ran on "
+                + v.environment().visibleDevices());
+          }
+        }
+      }
+    }
+    for (int i = 0; i < n; i++) {
+      Verdict v = every.verdicts().get(i);
+      perDevice.merge(v.device().index(), 1, Integer::sum);
+      if (v.status() != one.verdicts().get(i).status() || v.status() != cold.verdicts().get(i).status()) {
+        differing.add(files.get(i).name() + ": " + cold.verdicts().get(i).status() + " / "
+            + one.verdicts().get(i).status() + " / " + v.status());
+      }
+    }
+    System.out.printf("devices: %d x %s; candidates: %d (%d x %d copies)%n", all.size(), all.get(0).deviceType(), n,
+        n / copies, copies);
+    System.out.printf("cold pass, every device: %.1f s%n", cold.wallSeconds());
+    double oneRate = n / one.wallSeconds() * 3600;
+    double everyRate = n / every.wallSeconds() * 3600;
+    double oneSteady = n / one.windowSeconds() * 3600;
+    double everySteady = n / every.windowSeconds() * 3600;
+    System.out.printf("1 device:  %.1f s, %.0f candidates/hour (%.0f from the first evaluation on)%n",
+        one.wallSeconds(), oneRate, oneSteady);
+    System.out.printf("%d devices: %.1f s, %.0f candidates/hour (%.0f from the first evaluation on)%n", all.size(),
+        every.wallSeconds(), everyRate, everySteady);
+    System.out.printf("scaling: %.2fx on %d devices = %.2f x N (from the first evaluation on: %.2fx = %.2f x N)%n",
+        everyRate / oneRate, all.size(), everyRate / oneRate / all.size(), everySteady / oneSteady,
+        everySteady / oneSteady / all.size());
+    System.out.println("verdicts per device (all devices): " + perDevice);
+    System.out.println(strays.isEmpty() ? "pinning: every verdict came from a process pinned to its own device"
+        : "pinning VIOLATED for " + strays.size() + ": " + strays);
+    System.out.println(differing.isEmpty() ? "verdicts: identical statuses in all three passes"
+        : "verdicts DIFFER for " + differing.size() + ": " + differing);
+    return strays.isEmpty() && differing.isEmpty() ? 0 : 1;
   }
 
   private static Map<String, JsonNode> readDone(ObjectMapper json, Path record) throws IOException {
