@@ -2,7 +2,6 @@ package kernelfarm.coordinator.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -126,11 +125,7 @@ final class CampaignCommand implements Callable<Integer> {
     String campaignId = id != null ? id
         : name + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
     Path results = out != null ? out : home.resolve("kfarm-results").resolve(campaignId);
-    Config overrides = cluster.overrides().withFallback(farm.overrides()).withFallback(ConfigFactory.parseMap(Map.of(
-        "kernelfarm.coordinator.prompts", System.getenv().getOrDefault("KFARM_PROMPTS",
-            home.resolve("prompts").toString()),
-        "kernelfarm.store.url", System.getenv().getOrDefault("KFARM_STORE_URL",
-            "jdbc:h2:file:" + home.resolve("kfarm-results").resolve("store").resolve("kfarm")))));
+    Config overrides = cluster.nodeOverrides(farm);
     try (Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), HttpClient.newHttpClient(),
         List.of(endpoint)), true)) {
       boolean gpu = node.worker().map(w -> w.devices().get(0).gpu()).orElse(false);

@@ -3,7 +3,9 @@ package kernelfarm.coordinator.cli;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Option;
@@ -28,7 +30,20 @@ final class ClusterOptions {
   @Option(names = "--port", description = "this node's cluster port (KFARM_PORT; default: a free one)")
   Integer port;
 
-  /** Only what the options set, to lay over node.conf. */
+  /**
+   * What a node started from the command line lays over node.conf: these options, then the farm's, then the
+   * prompts and the store under KFARM_HOME unless KFARM_PROMPTS or KFARM_STORE_URL say otherwise.
+   */
+  Config nodeOverrides(FarmOptions farm) {
+    Path home = Path.of(System.getenv().getOrDefault("KFARM_HOME", ".")).toAbsolutePath().normalize();
+    return overrides().withFallback(farm.overrides()).withFallback(ConfigFactory.parseMap(Map.of(
+        "kernelfarm.coordinator.prompts", System.getenv().getOrDefault("KFARM_PROMPTS",
+            home.resolve("prompts").toString()),
+        "kernelfarm.store.url", System.getenv().getOrDefault("KFARM_STORE_URL",
+            "jdbc:h2:file:" + home.resolve("kfarm-results").resolve("store").resolve("kfarm")))));
+  }
+
+  /** Only what these options set. */
   Config overrides() {
     for (String role : roles) {
       if (!ROLES.contains(role)) {

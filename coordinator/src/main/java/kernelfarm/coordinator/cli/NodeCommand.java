@@ -1,12 +1,9 @@
 package kernelfarm.coordinator.cli;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import java.net.http.HttpClient;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import kernelfarm.coordinator.Node;
@@ -31,12 +28,7 @@ final class NodeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Path home = Path.of(System.getenv().getOrDefault("KFARM_HOME", ".")).toAbsolutePath().normalize();
-    Config overrides = cluster.overrides().withFallback(farm.overrides()).withFallback(ConfigFactory.parseMap(Map.of(
-        "kernelfarm.coordinator.prompts", System.getenv().getOrDefault("KFARM_PROMPTS",
-            home.resolve("prompts").toString()),
-        "kernelfarm.store.url", System.getenv().getOrDefault("KFARM_STORE_URL",
-            "jdbc:h2:file:" + home.resolve("kfarm-results").resolve("store").resolve("kfarm")))));
+    Config overrides = cluster.nodeOverrides(farm);
     List<LlmEndpoint> endpoints = cluster.plays("coordinator")
         ? LlmEndpoint.fromEnvironment(System.getenv()).stream().toList() : List.of();
     Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), HttpClient.newHttpClient(),

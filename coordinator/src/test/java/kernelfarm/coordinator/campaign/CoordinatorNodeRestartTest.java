@@ -51,7 +51,8 @@ class CoordinatorNodeRestartTest {
       String join = seed.getHost().get() + ":" + seed.getPort().get();
       Set<String> workerIds = workers.stream().map(w -> w.system().address().toString()).collect(Collectors.toSet());
 
-      Process first = launch(llm, dir, out, log, join);
+      Process first = ProcessRestartTest.launchCampaign(llm, dir, out, log, "coordinator-killed",
+          List.of("--roles", "coordinator", "--join", join));
       long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
       while (ProcessRestartTest.roundRequests(llm, 3) < 4) {
         assertTrue(first.isAlive(), "the first coordinator ended early: " + Files.readString(log));
@@ -63,7 +64,8 @@ class CoordinatorNodeRestartTest {
       assertEquals(4, ProcessRestartTest.roundRequests(llm, 2));
       model.slowThirdRounds = false;
 
-      Process second = launch(llm, dir, out, log, join);
+      Process second = ProcessRestartTest.launchCampaign(llm, dir, out, log, "coordinator-killed",
+          List.of("--roles", "coordinator", "--join", join));
       assertTrue(second.waitFor(8, TimeUnit.MINUTES), "the resumed campaign did not finish: " + Files.readString(log));
       assertEquals(0, second.exitValue(), Files.readString(log));
       assertEquals(4, ProcessRestartTest.roundRequests(llm, 1), "round 1 was asked again after the restart");
@@ -90,22 +92,5 @@ class CoordinatorNodeRestartTest {
         workers.get(i).close();
       }
     }
-  }
-
-  private Process launch(FakeLlmServer llm, Path store, Path out, Path log, String join) throws Exception {
-    List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), "kernelfarm.coordinator.Main", "campaign",
-        "--roles", "coordinator", "--join", join,
-        "--problems", Path.of("../examples/problems").toAbsolutePath().toString(),
-        "--only", "1_GELU_tanh,4_SumSquares", "--id", "coordinator-killed", "--branches", "2", "--rounds", "3",
-        "--budget", "PT10M", "--trials", "3", "--timing-trials", "20", "--backend", "cpu", "--out", out.toString());
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    Map<String, String> env = builder.environment();
-    env.put("KFARM_LLM_BASE_URL", llm.baseUrl().toString());
-    env.put("KFARM_LLM_MODEL", "fake-model");
-    env.put("KFARM_STORE_URL", "jdbc:h2:file:" + store.resolve("kfarm").toAbsolutePath());
-    env.put("KFARM_PROMPTS", Path.of("../prompts").toAbsolutePath().toString());
-    return builder.start();
   }
 }

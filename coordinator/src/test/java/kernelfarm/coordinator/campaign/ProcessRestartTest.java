@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -22,12 +23,18 @@ import org.junit.jupiter.api.Test;
 class ProcessRestartTest {
   private final ObjectMapper json = new ObjectMapper();
 
-  private Process launch(FakeLlmServer llm, Path store, Path out, Path log) throws Exception {
-    List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), "kernelfarm.coordinator.Main", "campaign",
-        "--problems", Path.of("../examples/problems").toAbsolutePath().toString(),
-        "--only", "1_GELU_tanh,4_SumSquares", "--id", "killed", "--branches", "2", "--rounds", "3",
-        "--budget", "PT10M", "--trials", "3", "--timing-trials", "20", "--backend", "cpu", "--out", out.toString());
+  /**
+   * {@code kfarm campaign} on 1_GELU_tanh and 4_SumSquares (2 branches x 3 rounds) as its own JVM, on the H2 store
+   * in {@code store}, asking {@code llm}; {@code nodeArgs} say which roles it plays and which cluster it joins.
+   */
+  static Process launchCampaign(FakeLlmServer llm, Path store, Path out, Path log, String id, List<String> nodeArgs)
+      throws Exception {
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "kernelfarm.coordinator.Main", "campaign"));
+    command.addAll(nodeArgs);
+    command.addAll(List.of("--problems", Path.of("../examples/problems").toAbsolutePath().toString(),
+        "--only", "1_GELU_tanh,4_SumSquares", "--id", id, "--branches", "2", "--rounds", "3",
+        "--budget", "PT10M", "--trials", "3", "--timing-trials", "20", "--backend", "cpu", "--out", out.toString()));
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     Map<String, String> env = builder.environment();
@@ -48,7 +55,7 @@ class ProcessRestartTest {
     Path out = dir.resolve("results");
     Path log = dir.resolve("node.log");
     try (FakeLlmServer llm = FakeLlmServer.start(json).responder(model::answer)) {
-      Process first = launch(llm, dir, out, log);
+      Process first = launchCampaign(llm, dir, out, log, "killed", List.of());
       long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
       // A round-3 request means every branch of that problem had rounds 1 and 2 judged and persisted.
       while (roundRequests(llm, 3) < 4) {
@@ -60,7 +67,7 @@ class ProcessRestartTest {
       assertEquals(4, roundRequests(llm, 1));
       assertEquals(4, roundRequests(llm, 2));
       model.slowThirdRounds = false;
-      Process second = launch(llm, dir, out, log);
+      Process second = launchCampaign(llm, dir, out, log, "killed", List.of());
       assertTrue(second.waitFor(8, TimeUnit.MINUTES), "the resumed campaign did not finish: " + Files.readString(log));
       assertEquals(0, second.exitValue(), Files.readString(log));
       assertEquals(4, roundRequests(llm, 1), "round 1 was asked again after the restart");
