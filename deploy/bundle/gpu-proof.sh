@@ -47,8 +47,9 @@ case "$step" in
     cp /tmp/kfbench/baseline/done.jsonl "$OUT/bench-baseline-done.jsonl" 2>/dev/null
     ;;
   scaling)
-    # Multi-GPU hosts: the farm with one GPU and with all of them over cached builds (scaling COPIES, default 3).
-    $kfarm bench verify-throughput --gpu-scaling --copies "${2:-3}" --problems "$kb/level1.jsonl" \
+    # Multi-GPU hosts: the farm with one GPU and with all of them over cached builds (scaling COPIES, default 2:
+    # 78 candidates, which keep every GPU busy and the call under 10 minutes).
+    $kfarm bench verify-throughput --gpu-scaling --copies "${2:-2}" --problems "$kb/level1.jsonl" \
       --candidates bench/corpus/cuda-throughput 2>&1 | tee "$OUT/scaling.log" | grep -v '^\[' | tail -n 12
     ;;
   sweep)
