@@ -354,11 +354,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   /** The process says which device it was started for and saw; anything but this worker's is a farm bug. */
   private void warnIfNotPinned(Verdict verdict) {
     var env = verdict.environment();
-    if (env == null || env.deviceIndex() == null) {
-      return;
-    }
-    boolean uuidAgrees = env.deviceUuid() == null || device.uuid() == null || device.uuid().equals(env.deviceUuid());
-    if (env.deviceIndex() != device.index() || !device.visibleDevices().equals(env.visibleDevices()) || !uuidAgrees) {
+    if (!device.pinnedIn(env)) {
       getContext().getLog().atError().addKeyValue("candidate", verdict.candidateId().value())
           .addKeyValue("device", device.index()).addKeyValue("sawIndex", env.deviceIndex())
           .addKeyValue("sawVisible", env.visibleDevices()).addKeyValue("sawUuid", env.deviceUuid())

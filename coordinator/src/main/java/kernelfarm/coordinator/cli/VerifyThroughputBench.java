@@ -287,15 +287,9 @@ final class VerifyThroughputBench implements Callable<Integer> {
     List<String> differing = new ArrayList<>();
     for (Run run : List.of(cold, one, every)) {
       for (Verdict v : run.verdicts()) {
-        if (v.environment() != null && v.environment().deviceIndex() != null) {
-          Device d = all.get(v.device().index());
-          if (!v.environment().deviceIndex().equals(d.index())
-              || !d.visibleDevices().equals(v.environment().visibleDevices())
-              || (v.environment().deviceUuid() != null && d.uuid() != null
-                  && !d.uuid().equals(v.environment().deviceUuid()))) {
-            strays.add(v.candidateId().value() + " reported by device " + d.index() + " but ran on "
-                + v.environment().visibleDevices());
-          }
+        if (v.device() != null && !all.get(v.device().index()).pinnedIn(v.environment())) {
+          strays.add(v.candidateId().value() + " reported by device " + v.device().index() + " but ran on "
+              + v.environment().visibleDevices());
         }
       }
     }

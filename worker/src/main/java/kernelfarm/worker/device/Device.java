@@ -4,6 +4,7 @@ import java.util.EnumSet;
 import java.util.Set;
 import kernelfarm.protocol.Backend;
 import kernelfarm.protocol.DeviceCapabilities;
+import kernelfarm.protocol.Environment;
 
 /**
  * One device a GpuWorker is pinned to.
@@ -27,6 +28,19 @@ public record Device(
       return "";
     }
     return uuid != null && !uuid.isBlank() ? uuid : Integer.toString(index);
+  }
+
+  /**
+   * Whether an evaluation process that reported {@code seen} was pinned to this device: started for it, shown only
+   * it, and (where torch names it) running on this very GPU. True when the process reported no pinning (a compile
+   * error never reaches one).
+   */
+  public boolean pinnedIn(Environment seen) {
+    if (seen == null || seen.deviceIndex() == null) {
+      return true;
+    }
+    boolean sameGpu = seen.deviceUuid() == null || uuid == null || uuid.equals(seen.deviceUuid());
+    return seen.deviceIndex() == index && visibleDevices().equals(seen.visibleDevices()) && sameGpu;
   }
 
   /** The verdict cache key: verdicts transfer between devices of the same model only. */
