@@ -295,7 +295,9 @@ final class VerifyThroughputBench implements Callable<Integer> {
     }
     for (int i = 0; i < n; i++) {
       Verdict v = every.verdicts().get(i);
-      perDevice.merge(v.device().index(), 1, Integer::sum);
+      if (v.device() != null) { // a compile error never reaches a device
+        perDevice.merge(v.device().index(), 1, Integer::sum);
+      }
       if (v.status() != one.verdicts().get(i).status() || v.status() != cold.verdicts().get(i).status()) {
         differing.add(files.get(i).name() + ": " + cold.verdicts().get(i).status() + " / "
             + one.verdicts().get(i).status() + " / " + v.status());
