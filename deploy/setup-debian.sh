@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what KernelFarm needs on Debian 12 when it is missing: JDK 17 and Maven to build, and for the harness's
-# cpu backend Python 3 with torch (Debian's python3-torch), ninja and g++ (C++ load_inline). GPU hosts bring their
-# own CUDA torch and set KFARM_PYTHON. Does nothing when everything is there.
+# Installs what KernelFarm needs on Debian 12 when it is missing: JDK 17 and Maven to build; for the harness's
+# cpu backend Python 3 with torch (Debian's python3-torch), torch's C++ headers (libtorch-dev: python3-torch alone
+# has no torch/extension.h, so every C++ load_inline candidate would fail to build), ninja and g++; and bubblewrap,
+# the sandbox every candidate runs in. GPU hosts bring their own CUDA torch and set KFARM_PYTHON. Does nothing when
+# everything is there.
 set -euo pipefail
 quiet=${1:-}
 need=()
@@ -10,8 +12,17 @@ command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v ninja >/dev/null 2>&1 || need+=(ninja-build)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 if ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 && ! python3 -c 'import torch' >/dev/null 2>&1; then
   need+=(python3-torch)
+fi
+# Debian splits torch's C++ headers out of python3-torch; check for the header load_inline includes.
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 \
+  && ! /usr/bin/python3 -c 'import os, torch.utils.cpp_extension as c, sys
+sys.exit(0 if any(os.path.exists(os.path.join(d, "torch", "extension.h")) for d in c.include_paths()) else 1)' >/dev/null 2>&1; then
+  need+=(libtorch-dev)
+elif ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 && ! python3 -c 'import torch' >/dev/null 2>&1; then
+  need+=(libtorch-dev)
 fi
 # C++ extensions (load_inline) compile against Python.h.
 compgen -G "/usr/include/python3*/Python.h" >/dev/null || need+=(python3-dev)

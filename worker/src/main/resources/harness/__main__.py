@@ -105,6 +105,7 @@ def _warm_up(role: str, backend: str, limits: Dict[str, str]) -> Dict[str, Any]:
             "torch": torch.__version__, "cuda": torch.version.cuda or "",
             "python": platform.python_version(), "harnessVersion": VERSION,
             "backend": backend, "networkIsolated": isolation.network_isolated(),
+            "isolation": isolation.observe(),
             "limits": limits, "deviceIndex": _device_index(),
             "visibleDevices": os.environ.get("CUDA_VISIBLE_DEVICES", ""), "deviceUuid": device_uuid}
 

@@ -1,7 +1,7 @@
 """What the harness does to itself before any candidate code runs, and what it can report about it.
 
-The JVM already scrubbed the environment, chose the scratch folder and (as root) a network
-namespace; limits that only the process itself can set are set here, from the request-free
+The JVM already scrubbed the environment, chose the scratch folder and put the process in its
+sandbox (see the worker's Sandbox.java); limits that only the process itself can set are set here, from the request-free
 environment variables the JVM passes (KFARM_LIMIT_*), so they hold before the first import.
 """
 from __future__ import annotations
@@ -58,6 +58,56 @@ def network_isolated() -> bool:
     except OSError:
         return False
     return all(name == "lo" for name in names)
+
+
+def observe() -> Dict[str, object]:
+    """The sandbox as this process sees it from inside, for the verdict's environment.
+
+    Observed rather than taken from the JVM's word, so a host whose sandbox silently failed shows it in
+    every verdict.
+    """
+    status: Dict[str, str] = {}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                status[key] = value.strip()
+    except OSError:
+        pass
+    try:
+        with open("/proc/1/cmdline", "rb") as f:
+            init = f.read().split(b"\0")[0].decode(errors="replace")
+    except OSError:
+        init = ""
+    capabilities = status.get("CapEff", "unknown").lstrip("0") or "0"
+    no_new_privileges = status.get("NoNewPrivs") == "1"
+    own_pids = os.getpid() == 1 or os.path.basename(init) in ("bwrap", "unshare")
+    try:
+        read_only_root = bool(os.statvfs("/").f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only_root = False
+    mode = os.environ.get("KFARM_SANDBOX", "none")
+    gaps: List[str] = []
+    if mode == "none" and not os.environ.get("KFARM_SANDBOX_GAPS"):
+        gaps.append("no sandbox")
+    if os.getuid() == 0:
+        gaps.append("runs as root")
+    if capabilities != "0":
+        gaps.append("holds capabilities " + capabilities)
+    if not no_new_privileges:
+        gaps.append("no_new_privs not set")
+    if not own_pids:
+        gaps.append("shares the worker's PID namespace")
+    if not network_isolated():
+        gaps.append("has network access")
+    if not read_only_root:
+        gaps.append("root filesystem writable")
+    for gap in filter(None, os.environ.get("KFARM_SANDBOX_GAPS", "").split("; ")):
+        if gap not in gaps:
+            gaps.append(gap)
+    return {"mode": mode, "uid": os.getuid(), "noNewPrivileges": no_new_privileges,
+            "capabilities": capabilities, "ownPidNamespace": own_pids,
+            "networkIsolated": network_isolated(), "readOnlyRoot": read_only_root, "gaps": gaps}
 
 
 def live_children() -> List[int]:

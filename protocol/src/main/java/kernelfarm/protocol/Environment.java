@@ -18,6 +18,8 @@ import java.util.Map;
  * @param deviceIndex the worker device the evaluation process was started for, or null (a compile process)
  * @param visibleDevices {@code CUDA_VISIBLE_DEVICES} as the process saw it: its one device, or empty on a CPU
  * @param deviceUuid the UUID of the GPU torch ran on, or null (a CPU, or a torch that does not report it)
+ * @param isolation the sandbox the candidate ran in, as the process itself observed it; null from a harness
+ *     older than the sandbox
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record Environment(
@@ -32,7 +34,8 @@ public record Environment(
     Map<String, String> limits,
     Integer deviceIndex,
     String visibleDevices,
-    String deviceUuid)
+    String deviceUuid,
+    Isolation isolation)
     implements CborSerializable {
   public Environment {
     Require.nonBlank(device, "device");

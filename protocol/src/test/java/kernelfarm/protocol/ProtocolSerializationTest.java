@@ -73,7 +73,9 @@ class ProtocolSerializationTest {
            "cuda": "12.4", "python": "3.11.9", "harnessVersion": "1", "backend": "cuda",
            "networkIsolated": true, "limits": {"cpuSeconds": "600", "addressSpace": "64G"}, "hostname": "x",
            "deviceIndex": 0, "visibleDevices": "GPU-11111111-2222-3333-4444-555555555555",
-           "deviceUuid": "GPU-11111111-2222-3333-4444-555555555555"},
+           "deviceUuid": "GPU-11111111-2222-3333-4444-555555555555",
+           "isolation": {"mode": "bwrap", "uid": 64001, "noNewPrivileges": true, "capabilities": "0",
+             "ownPidNamespace": true, "networkIsolated": true, "readOnlyRoot": true, "gaps": []}},
          "summary": "correct; 1.84x faster than eager (0.50 ms vs 0.92 ms)",
          "logs": ["compile.log", "correctness.log"]}
         """;
@@ -94,7 +96,8 @@ class ProtocolSerializationTest {
             List.of("relu_kernel"), false),
         new Environment("NVIDIA H100 80GB HBM3", "550.54.15", "2.5.1", "12.4", "3.11.9", "1", "cuda", true,
             Map.of("cpuSeconds", "600", "addressSpace", "64G"), 0, "GPU-11111111-2222-3333-4444-555555555555",
-            "GPU-11111111-2222-3333-4444-555555555555"),
+            "GPU-11111111-2222-3333-4444-555555555555",
+            new Isolation("bwrap", 64001, true, "0", true, true, true, List.of())),
         null,
         "correct; 1.84x faster than eager (0.50 ms vs 0.92 ms)",
         List.of("compile.log", "correctness.log"));
@@ -169,6 +172,7 @@ class ProtocolSerializationTest {
     samples.add(correct);
     samples.add(compileError);
     samples.add(correct.correctness());
+    samples.add(correct.environment().isolation());
     samples.add(new Mismatch(2, "value", List.of(0L, 3L, 17L), "0.25", "0.31"));
     samples.add(new Mismatch(0, "shape", null, "torch.Size([16, 64])", "torch.Size([64, 16])"));
     samples.add(correct.correctness().degenerate());
@@ -201,7 +205,8 @@ class ProtocolSerializationTest {
                 new ExtensionBuild("relu_fallback", false, false, "relu.cu(12): error: expected a ';'")),
             List.of("relu_kernel"), false),
         new Environment("NVIDIA H100 80GB HBM3", "550.54.15", "2.5.1", "12.4", "3.11.9", "1", "cuda", true,
-            Map.of("cpuSeconds", "600"), 0, "0", null),
+            Map.of("cpuSeconds", "600"), 0, "0", null,
+            new Isolation("unshare", 61000, true, "0", true, true, false, List.of("root filesystem writable"))),
         new DeviceRef("worker-1", 0, "NVIDIA H100 80GB HBM3"),
         "correct; 1.84x faster than eager (0.50 ms vs 0.92 ms)",
         List.of("compile.log", "correctness.log", "timing.log"));

@@ -198,7 +198,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     HarnessRequests.Job job = evaluating.job();
     Stats cachedReference = settings.referenceTimingReuse()
         ? referenceTimings.get(referenceKey(job)) : null;
-    String request = HarnessRequests.evaluate(launcher.json(), job, process.scratch(), "evaluate",
+    String request = HarnessRequests.evaluate(launcher.json(), job, process, "evaluate",
         cachedReference, settings.driftTrials(), settings.driftTolerance());
     getContext().spawnAnonymous(HarnessSession.create(evaluating.offer().leaseId(), process, request, "load",
         settings::stageTimeout, evaluatedAdapter));

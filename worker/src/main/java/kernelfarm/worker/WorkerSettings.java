@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -31,7 +32,11 @@ public record WorkerSettings(
     boolean referenceTimingReuse,
     int driftTrials,
     double driftTolerance,
-    String networkIsolation,
+    String sandboxMode,
+    int sandboxFirstUid,
+    int sandboxUidCount,
+    long logBytes,
+    Duration runRetention,
     Map<String, Long> limits,
     String cudaArchList) {
 
@@ -58,9 +63,16 @@ public record WorkerSettings(
         throw new IllegalArgumentException("kernelfarm.worker.stage-timeouts." + stage + " is missing");
       }
     }
-    if (!networkIsolation.equals("auto") && !networkIsolation.equals("on") && !networkIsolation.equals("off")) {
+    if (!List.of("auto", "bwrap", "unshare", "none").contains(sandboxMode)) {
       throw new IllegalArgumentException(
-          "kernelfarm.worker.network-isolation must be auto, on or off, got \"" + networkIsolation + "\"");
+          "kernelfarm.worker.sandbox.mode must be auto, bwrap, unshare or none, got \"" + sandboxMode + "\"");
+    }
+    if (sandboxFirstUid < 1000 || sandboxUidCount < 1) {
+      throw new IllegalArgumentException("kernelfarm.worker.sandbox.first-uid must be >= 1000 (a system or "
+          + "login user would own files) and uid-count >= 1, got " + sandboxFirstUid + " and " + sandboxUidCount);
+    }
+    if (logBytes < 4096) {
+      throw new IllegalArgumentException("kernelfarm.worker.sandbox.log-bytes must be >= 4096, got " + logBytes);
     }
   }
 
@@ -88,7 +100,11 @@ public record WorkerSettings(
         c.getBoolean("reference-timing-reuse"),
         c.getInt("drift-trials"),
         c.getDouble("drift-tolerance"),
-        c.getString("network-isolation"),
+        c.getString("sandbox.mode"),
+        c.getInt("sandbox.first-uid"),
+        c.getInt("sandbox.uid-count"),
+        c.getBytes("sandbox.log-bytes"),
+        c.getDuration("sandbox.run-retention"),
         limits,
         c.getString("cuda-arch-list"));
   }
@@ -101,7 +117,7 @@ public record WorkerSettings(
   public WorkerSettings withDevices(int deviceCount) {
     int resolved = prefetch > 0 ? prefetch : Math.max(2, (compileSlots + deviceCount - 1) / deviceCount + 1);
     return new WorkerSettings(python, workDir, devices, compileSlots, compileJobs, compileNiceness, resolved,
-        warmEvaluators, warmEvaluatorsMax, lease, stageTimeouts, referenceTimingReuse, driftTrials, driftTolerance, networkIsolation, limits,
+        warmEvaluators, warmEvaluatorsMax, lease, stageTimeouts, referenceTimingReuse, driftTrials, driftTolerance, sandboxMode, sandboxFirstUid, sandboxUidCount, logBytes, runRetention, limits,
         cudaArchList);
   }
 }

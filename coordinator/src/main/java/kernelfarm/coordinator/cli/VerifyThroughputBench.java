@@ -188,7 +188,7 @@ final class VerifyThroughputBench implements Callable<Integer> {
       HarnessRequests.Job job = HarnessRequests.prepare(dir, c, files.get(i).problem(),
           dir.resolve("builds").resolve(Integer.toString(i)), settings);
       HarnessProcess process = launcher.start(Role.EVALUATE, c.backend(), device);
-      String request = HarnessRequests.evaluate(json, job, process.scratch(), "oneshot", null, ws.driftTrials(),
+      String request = HarnessRequests.evaluate(json, job, process, "oneshot", null, ws.driftTrials(),
           ws.driftTolerance());
       CompletableFuture<HarnessSession.Finished> done = new CompletableFuture<>();
       ActorRef<HarnessSession.Finished> sink = local.system().systemActorOf(

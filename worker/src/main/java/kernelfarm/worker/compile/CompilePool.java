@@ -1,6 +1,7 @@
 package kernelfarm.worker.compile;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -108,6 +109,11 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
     HarnessRequests.Job job = job(compile);
     String key = job.buildDir().getFileName().toString();
     Compiled previous = done.get(key);
+    if (previous == null && Files.isDirectory(job.buildDir())) {
+      // Published by this node before it restarted; a failed build in it fails again, at once, in evaluation.
+      previous = new Compiled(job, null, 0, true);
+      done.put(key, previous);
+    }
     if (previous != null) {
       compile.replyTo().tell(new Compiled(job, rebind(previous.compileError(), compile), 0, true));
       return this;
@@ -133,7 +139,7 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
       String key = job.buildDir().getFileName().toString();
       running.put(key, job);
       getContext().spawnAnonymous(HarnessSession.create(key, process,
-          HarnessRequests.compile(launcher.json(), job, process.scratch()), "compile",
+          HarnessRequests.compile(launcher.json(), job, process), "compile",
           stage -> stage.equals("probe") ? launcher.settings().stageTimeout("probe")
               : launcher.settings().stageTimeout("compile").plus(launcher.settings().stageTimeout("ready")),
           finishedAdapter));
@@ -144,6 +150,7 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
     HarnessSession.Finished outcome = finished.finished();
     String key = outcome.tag();
     HarnessRequests.Job job = running.remove(key);
+    HarnessRequests.publish(job, outcome.scratch());
     Verdict error = null;
     double millis = 0;
     if (outcome.result() != null) {

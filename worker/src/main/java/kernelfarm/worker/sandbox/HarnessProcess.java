@@ -2,9 +2,10 @@ package kernelfarm.worker.sandbox;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -39,35 +40,73 @@ public final class HarnessProcess {
   /** @param code the exit status; 128 + n after signal n */
   public record Exited(int code, String stderrTail) implements Event {}
 
+  /** Protocol lines longer than this are not the harness's (a verdict is a few KB): skipped, never buffered. */
+  static final int LONGEST_LINE = 4 << 20;
+
   private final Process process;
   private final Path scratch;
-  private final boolean networkIsolated;
+  private final CappedLog output;
   private final CompletableFuture<JsonNode> ready = new CompletableFuture<>();
   private final List<Event> buffered = new ArrayList<>();
   private Consumer<Event> listener;
+  private volatile Thread pump;
 
-  private HarnessProcess(Process process, Path scratch, boolean networkIsolated) {
+  private final int uid;
+
+  private HarnessProcess(Process process, Path scratch, CappedLog output, int uid) {
     this.process = process;
     this.scratch = scratch;
-    this.networkIsolated = networkIsolated;
+    this.output = output;
+    this.uid = uid;
   }
 
-  /** Starts the process in {@code scratch} (its stderr goes to {@code harness.log} there). */
-  public static HarnessProcess start(SandboxEnvironment sandbox, Path scratch, ObjectMapper json) {
+  /**
+   * Starts the process with {@code scratch} (inside {@code run}) as its one writable folder; what it prints goes,
+   * capped at {@code logBytes} and scrubbed of secrets, to {@code harness.log} in {@code run}, out of its reach.
+   */
+  public static HarnessProcess start(SandboxEnvironment sandbox, Path run, Path scratch, ObjectMapper json,
+      long logBytes) {
     try {
+      Files.createDirectories(run);
+      restrict(run, "rwx------");
       Files.createDirectories(scratch.resolve("tmp"));
-      ProcessBuilder builder = new ProcessBuilder(sandbox.command())
-          .directory(scratch.toFile())
-          .redirectError(scratch.resolve("harness.log").toFile());
+      restrict(scratch, "rwx------");
+      if (sandbox.uid() >= 0) {
+        for (Path dir : List.of(scratch, scratch.resolve("tmp"))) {
+          Files.setAttribute(dir, "unix:uid", sandbox.uid());
+          Files.setAttribute(dir, "unix:gid", sandbox.uid());
+        }
+        // The sandbox user must reach its scratch folder through the run folder, and nothing else in it.
+        restrict(run, "rwx--x--x");
+      }
+      ProcessBuilder builder = new ProcessBuilder(sandbox.command()).directory(scratch.toFile());
       builder.environment().clear();
       builder.environment().putAll(sandbox.environment());
-      HarnessProcess harness = new HarnessProcess(builder.start(), scratch, sandbox.networkIsolated());
+      CappedLog output = new CappedLog(logFile(scratch), logBytes);
+      HarnessProcess harness = new HarnessProcess(builder.start(), scratch, output, sandbox.uid());
+      harness.pump = new Thread(() -> output.pump(harness.process.getErrorStream()),
+          "harness-log-" + harness.process.pid());
+      harness.pump.setDaemon(true);
+      harness.pump.start();
       Thread reader = new Thread(() -> harness.read(json), "harness-" + harness.process.pid());
       reader.setDaemon(true);
       reader.start();
       return harness;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start the harness (" + sandbox.command() + ")", e);
+    }
+  }
+
+  /** Where the process's output is kept: beside its scratch folder, where the sandbox cannot reach. */
+  public static Path logFile(Path scratch) {
+    return scratch.resolveSibling("harness.log");
+  }
+
+  private static void restrict(Path dir, String permissions) throws IOException {
+    try {
+      Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString(permissions));
+    } catch (UnsupportedOperationException notPosix) {
+      // not a POSIX filesystem: nothing to tighten
     }
   }
 
@@ -80,12 +119,13 @@ public final class HarnessProcess {
     return scratch;
   }
 
-  public long pid() {
-    return process.pid();
+  /** The user id candidate code runs as in this process, or -1 for the worker's own. */
+  public int uid() {
+    return uid;
   }
 
-  public boolean networkIsolated() {
-    return networkIsolated;
+  public long pid() {
+    return process.pid();
   }
 
   /** Hands every event so far, and all later ones, to {@code owner}. */
@@ -121,19 +161,19 @@ public final class HarnessProcess {
   }
 
   private void read(ObjectMapper json) {
-    try (BufferedReader out = new BufferedReader(
-        new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+    try (InputStream out = new BufferedInputStream(process.getInputStream())) {
       String line;
-      while ((line = out.readLine()) != null) {
+      while ((line = boundedLine(out)) != null) {
         JsonNode node;
         try {
           node = json.readTree(line);
         } catch (IOException notJson) {
           continue; // only the harness writes to this pipe; anything else is noise
         }
-        if (node.path("v").asInt() != WIRE_VERSION) {
+        if (node == null || node.path("v").asInt() != WIRE_VERSION) {
           ready.completeExceptionally(new IllegalStateException(
-              "harness speaks wire version " + node.path("v") + ", this worker " + WIRE_VERSION));
+              "harness speaks wire version " + (node == null ? "none" : node.path("v")) + ", this worker "
+                  + WIRE_VERSION));
           kill();
           break;
         }
@@ -149,6 +189,7 @@ public final class HarnessProcess {
     int code;
     try {
       code = process.waitFor();
+      pump.join(2000); // the last words of a dying process are the ones its verdict needs
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       code = -1;
@@ -159,6 +200,31 @@ public final class HarnessProcess {
     deliver(new Exited(code, tail));
   }
 
+  /** The next line, or null at the end; a line over {@link #LONGEST_LINE} bytes is skipped whole. */
+  static String boundedLine(InputStream in) throws IOException {
+    ByteArrayOutputStream line = new ByteArrayOutputStream();
+    boolean overlong = false;
+    int b;
+    while ((b = in.read()) != -1) {
+      if (b == '\n') {
+        if (!overlong) {
+          return line.toString(StandardCharsets.UTF_8);
+        }
+        overlong = false;
+        line.reset();
+        continue;
+      }
+      if (!overlong) {
+        line.write(b);
+        if (line.size() > LONGEST_LINE) {
+          overlong = true;
+          line.reset();
+        }
+      }
+    }
+    return line.size() > 0 && !overlong ? line.toString(StandardCharsets.UTF_8) : null;
+  }
+
   private synchronized void deliver(Event event) {
     if (listener != null) {
       listener.accept(event);
@@ -167,13 +233,13 @@ public final class HarnessProcess {
     }
   }
 
-  /** The last lines the harness wrote to stderr, for a verdict that must say why a process died. */
+  /** The last lines the process printed (secrets removed), for a verdict that must say why it died. */
   public String stderrTail() {
-    try {
-      List<String> lines = Files.readAllLines(scratch.resolve("harness.log"), StandardCharsets.UTF_8);
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
-    } catch (IOException | UncheckedIOException e) {
-      return "";
-    }
+    return output.recentLines(15);
+  }
+
+  /** Bytes the process printed so far (all of it, however much the log kept). */
+  public long printedBytes() {
+    return output.total();
   }
 }

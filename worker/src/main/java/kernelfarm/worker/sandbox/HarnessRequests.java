@@ -35,11 +35,6 @@ public final class HarnessRequests {
       VerifySettings settings) {
     Path sources = workDir.resolve("sources");
     Path candidateFile = writeOnce(sources.resolve(candidate.id().value() + ".py"), candidate.source());
-    try {
-      Files.createDirectories(buildDir);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create the compile cache folder " + buildDir, e);
-    }
     Path problemFile = writeOnce(sources.resolve("problem-" + sha256(problem.source()).substring(0, 16) + ".py"),
         problem.source());
     return new Job(candidate, problem, candidateFile, problemFile, buildDir, settings);
@@ -52,14 +47,22 @@ public final class HarnessRequests {
     return workDir.resolve("compile-cache").resolve(key);
   }
 
-  public static String compile(ObjectMapper json, Job job, Path scratch) {
-    Map<String, Object> request = base(job, "compile", scratch);
+  /**
+   * The request for a compile process. Its builds go to {@code build/} in its own scratch folder; the worker
+   * publishes them into the compile cache afterwards ({@link #publish}), so no sandbox ever writes the cache.
+   */
+  public static String compile(ObjectMapper json, Job job, HarnessProcess process) {
+    Map<String, Object> request = base(job, "compile", stageSources(job, process));
     return write(json, request);
   }
 
   /** {@code mode} is "evaluate" (after a compile process built everything) or "oneshot" (build and evaluate). */
-  public static String evaluate(ObjectMapper json, Job job, Path scratch, String mode, Stats referenceTiming,
-      int driftTrials, double driftTolerance) {
+  public static String evaluate(ObjectMapper json, Job job, HarnessProcess process, String mode,
+      Stats referenceTiming, int driftTrials, double driftTolerance) {
+    Path scratch = stageSources(job, process);
+    if (mode.equals("evaluate")) {
+      CompileCache.link(job.buildDir(), scratch.resolve("build"), process.uid());
+    }
     Map<String, Object> request = base(job, mode, scratch);
     VerifySettings s = job.settings();
     request.put("correctness_trials", s.correctnessTrials());
@@ -85,15 +88,31 @@ public final class HarnessRequests {
     return write(json, request);
   }
 
+  /** Publishes what a finished compile process built into the compile cache entry of its candidate. */
+  public static void publish(Job job, Path scratch) {
+    CompileCache.publish(scratch.resolve("build"), job.buildDir());
+  }
+
+  /**
+   * Copies the candidate and problem sources into the process's scratch folder (read-only there): the sandbox sees
+   * no other folder of the worker's.
+   */
+  private static Path stageSources(Job job, HarnessProcess process) {
+    Path scratch = process.scratch();
+    CompileCache.copyReadOnly(job.candidateFile(), scratch.resolve("candidate.py"));
+    CompileCache.copyReadOnly(job.problemFile(), scratch.resolve("problem.py"));
+    return scratch;
+  }
+
   private static Map<String, Object> base(Job job, String mode, Path scratch) {
     Map<String, Object> request = new LinkedHashMap<>();
     request.put("id", job.candidate().id().value());
     request.put("mode", mode);
-    request.put("problem_path", job.problemFile().toString());
-    request.put("candidate_path", job.candidateFile().toString());
+    request.put("problem_path", scratch.resolve("problem.py").toString());
+    request.put("candidate_path", scratch.resolve("candidate.py").toString());
     request.put("backend", job.candidate().backend().wireName());
-    request.put("build_dir", job.buildDir().toString());
-    request.put("ext_dir", job.buildDir().resolveSibling("ext").toString());
+    request.put("build_dir", scratch.resolve("build").toString());
+    request.put("ext_dir", scratch.resolve("build").resolve("ext").toString());
     request.put("scratch_dir", scratch.toString());
     request.put("token", UUID.randomUUID().toString());
     request.put("seed", job.settings().seed());

@@ -117,6 +117,8 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
   private Behavior<Command> answer(Finished finished) {
     if (!answered) {
       answered = true;
+      // Dead before anyone reads what it left: nothing of the candidate's may still be writing.
+      process.kill();
       replyTo.tell(finished);
     }
     return Behaviors.stopped();

@@ -14,9 +14,9 @@ import kernelfarm.worker.device.Device;
  * The command line and environment of one harness process. The environment starts from an empty map: nothing of
  * the worker's own environment (API keys, tokens, cloud credentials) reaches candidate code unless named here.
  *
- * @param networkIsolated whether {@code unshare -n} prefixes the command (a fresh, empty network namespace)
+ * @param uid the user id the process runs as, or -1 for the worker's own
  */
-public record SandboxEnvironment(List<String> command, Map<String, String> environment, boolean networkIsolated) {
+public record SandboxEnvironment(List<String> command, Map<String, String> environment, int uid) {
 
   public SandboxEnvironment {
     command = List.copyOf(command);
@@ -33,11 +33,16 @@ public record SandboxEnvironment(List<String> command, Map<String, String> envir
   }
 
   public static SandboxEnvironment of(Role role, Backend backend, Device device, WorkerSettings settings,
-      Path harnessRoot, Path scratch, boolean unshareAvailable, Map<String, String> host) {
+      Path harnessRoot, Path scratch, Sandbox sandbox, Map<String, String> host) {
     Map<String, String> env = new LinkedHashMap<>();
     env.put("PATH", searchPath(settings.python()));
     env.put("HOME", scratch.toString());
-    env.put("TMPDIR", scratch.toString());
+    env.put("TMPDIR", scratch.resolve("tmp").toString());
+    // getpass and friends look here before the password database, which knows no sandbox user.
+    env.put("USER", "kfarm-sandbox");
+    env.put("LOGNAME", "kfarm-sandbox");
+    env.put("KFARM_SANDBOX", sandbox.mode().wireName());
+    env.put("KFARM_SANDBOX_GAPS", String.join("; ", sandbox.gaps()));
     env.put("LANG", "C.UTF-8");
     env.put("PYTHONPATH", harnessRoot.toString());
     env.put("PYTHONDONTWRITEBYTECODE", "1");
@@ -78,18 +83,16 @@ public record SandboxEnvironment(List<String> command, Map<String, String> envir
     if (backend == Backend.CPU) {
       limit(env, "KFARM_LIMIT_ADDRESS_SPACE", settings.limits().get("address-space-bytes"));
     }
-    boolean isolate = !settings.networkIsolation().equals("off") && unshareAvailable;
-    List<String> command = new ArrayList<>();
-    if (isolate) {
-      command.addAll(List.of("unshare", "--net"));
-    }
+    List<String> inner = new ArrayList<>();
     if (role == Role.COMPILE && settings.compileNiceness() > 0) {
       // Inherited by nvcc and g++: builds yield the cores to the evaluation being timed.
-      command.addAll(List.of("nice", "-n", Integer.toString(settings.compileNiceness())));
+      inner.addAll(List.of("nice", "-n", Integer.toString(settings.compileNiceness())));
     }
-    // setsid makes the harness a process-group leader, so a kill reaches everything it started.
-    command.addAll(List.of("setsid", settings.python(), "-m", "harness"));
-    return new SandboxEnvironment(command, env, isolate);
+    inner.addAll(List.of(settings.python(), "-m", "harness"));
+    int uid = sandbox.nextUid();
+    // The sandbox's first process is a session leader, so the worker's kill of the group reaches all of it.
+    List<String> command = sandbox.wrap(inner, role, device.gpu(), scratch, List.of(harnessRoot), uid);
+    return new SandboxEnvironment(command, env, uid);
   }
 
   private static void limit(Map<String, String> env, String key, Long value) {

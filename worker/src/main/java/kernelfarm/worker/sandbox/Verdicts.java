@@ -10,6 +10,7 @@ import java.util.Map;
 import kernelfarm.protocol.CandidateId;
 import kernelfarm.protocol.Check;
 import kernelfarm.protocol.CheckOutcome;
+import kernelfarm.protocol.Redaction;
 import kernelfarm.protocol.Status;
 import kernelfarm.protocol.Verdict;
 
@@ -36,7 +37,7 @@ public final class Verdicts {
           : new Check(name, CheckOutcome.SKIPPED, "not reached: the process was killed")));
       return new Verdict(id, problemId, Status.REJECTED, finished.stage(), Map.of(), null, null, checks, null, null,
           null, "Rejected by check 'timer_integrity': the candidate wrote to the verifier's own output channel.",
-          List.of(finished.scratch().resolve("harness.log").toString()));
+          List.of(HarnessProcess.logFile(finished.scratch()).toString()));
     }
     Status status = finished.timedOut() ? Status.TIMEOUT : Status.RUNTIME_ERROR;
     String summary = finished.timedOut()
@@ -49,7 +50,7 @@ public final class Verdicts {
         "not reached: the process " + (finished.timedOut() ? "was killed" : "died") + " at stage "
             + finished.stage())));
     return new Verdict(id, problemId, status, finished.stage(), Map.of(), null, null, checks, null, null, null,
-        summary, List.of(finished.scratch().resolve("harness.log").toString()));
+        summary, List.of(HarnessProcess.logFile(finished.scratch()).toString()));
   }
 
   /**
@@ -58,13 +59,13 @@ public final class Verdicts {
    */
   public static Verdict harnessError(CandidateId id, String problemId, HarnessSession.Finished finished,
       String error) {
-    String[] lines = error.strip().split("\n");
+    String[] lines = Redaction.scrub(error).strip().split("\n");
     String summary = "KernelFarm could not verify this candidate: the verification harness failed during "
         + finished.stage() + " (" + lines[lines.length - 1] + "). This is not a fault of the candidate.";
     List<Check> checks = new ArrayList<>();
     CHECKS.forEach(name -> checks.add(new Check(name, CheckOutcome.SKIPPED, "not reached: harness error")));
     return new Verdict(id, problemId, Status.RUNTIME_ERROR, finished.stage(), Map.of(), null, null, checks, null,
-        null, null, summary, List.of(finished.scratch().resolve("harness.log").toString()));
+        null, null, summary, List.of(HarnessProcess.logFile(finished.scratch()).toString()));
   }
 
   /**
@@ -81,13 +82,16 @@ public final class Verdicts {
     return killedOrDied(id, problemId, finished);
   }
 
-  /** Log names become paths on this host, so "full logs by reference" can be followed. */
+  /**
+   * Log names become paths on this host, so "full logs by reference" can be followed. Every string in it was
+   * written inside the sandbox, so secrets are removed before it is read.
+   */
   public static Verdict parse(ObjectMapper json, JsonNode verdict, Path scratch) {
     try {
-      Verdict parsed = json.treeToValue(verdict, Verdict.class);
+      Verdict parsed = json.treeToValue(Redaction.scrub(verdict.deepCopy()), Verdict.class);
       List<String> logs = new ArrayList<>(parsed.logs().stream().map(name -> scratch.resolve(name).toString())
           .toList());
-      String harnessLog = scratch.resolve("harness.log").toString();
+      String harnessLog = HarnessProcess.logFile(scratch).toString();
       if (!logs.contains(harnessLog)) {
         logs.add(harnessLog);
       }

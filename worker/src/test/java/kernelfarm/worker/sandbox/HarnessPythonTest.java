@@ -35,7 +35,7 @@ class HarnessPythonTest {
           .toList();
       assertEquals(modules, HarnessInstall.MODULES.stream().sorted().toList());
     }
-    Path root = HarnessInstall.extract(Files.createTempDirectory("kfarm-install"));
+    Path root = HarnessInstall.extract(Files.createTempDirectory("kfarm-install")).root();
     assertTrue(root.getFileName().toString().startsWith("harness-"));
     for (String module : HarnessInstall.MODULES) {
       assertEquals(Files.readString(HARNESS.resolve(module)), Files.readString(root.resolve("harness").resolve(module)));
