@@ -16,13 +16,11 @@ command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 if ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 && ! python3 -c 'import torch' >/dev/null 2>&1; then
   need+=(python3-torch)
 fi
-# Debian splits torch's C++ headers out of python3-torch; check for the header load_inline includes.
-if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 \
-  && ! /usr/bin/python3 -c 'import os, torch.utils.cpp_extension as c, sys
-sys.exit(0 if any(os.path.exists(os.path.join(d, "torch", "extension.h")) for d in c.include_paths()) else 1)' >/dev/null 2>&1; then
-  need+=(libtorch-dev)
-elif ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 && ! python3 -c 'import torch' >/dev/null 2>&1; then
-  need+=(libtorch-dev)
+# Debian splits torch's C++ headers out of python3-torch (libtorch-dev), and the pybind11 headers they include out
+# again (pybind11-dev, not a dependency of libtorch-dev): without both, every C++ load_inline build fails.
+if [ -d /usr/lib/python3/dist-packages/torch ] || [[ " ${need[*]} " == *" python3-torch "* ]]; then
+  [ -e /usr/include/torch/extension.h ] || need+=(libtorch-dev)
+  [ -e /usr/include/pybind11/pybind11.h ] || need+=(pybind11-dev)
 fi
 # C++ extensions (load_inline) compile against Python.h.
 compgen -G "/usr/include/python3*/Python.h" >/dev/null || need+=(python3-dev)

@@ -74,14 +74,9 @@ def observe() -> Dict[str, object]:
                 status[key] = value.strip()
     except OSError:
         pass
-    try:
-        with open("/proc/1/cmdline", "rb") as f:
-            init = f.read().split(b"\0")[0].decode(errors="replace")
-    except OSError:
-        init = ""
     capabilities = status.get("CapEff", "unknown").lstrip("0") or "0"
     no_new_privileges = status.get("NoNewPrivs") == "1"
-    own_pids = os.getpid() == 1 or os.path.basename(init) in ("bwrap", "unshare")
+    own_pids = _own_pid_namespace()
     try:
         read_only_root = bool(os.statvfs("/").f_flag & os.ST_RDONLY)
     except OSError:
@@ -108,6 +103,43 @@ def observe() -> Dict[str, object]:
     return {"mode": mode, "uid": os.getuid(), "noNewPrivileges": no_new_privileges,
             "capabilities": capabilities, "ownPidNamespace": own_pids,
             "networkIsolated": network_isolated(), "readOnlyRoot": read_only_root, "gaps": gaps}
+
+
+def strays() -> List[int]:
+    """Processes in this sandbox that are neither its init, this process nor a zombie: in a PID namespace of
+    its own every such process was started by the candidate, however it detached itself (double fork, own
+    session). Empty where the namespace is shared, since there the worker's processes are visible too."""
+    if not _own_pid_namespace():
+        return []
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in (1, os.getpid()):
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            found.append(int(entry))
+    return found
+
+
+def describe(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f"pid {pid} '" + f.read().replace(b"\0", b" ").decode(errors="replace").strip()[:80] + "'"
+    except OSError:
+        return f"pid {pid}"
+
+
+def _own_pid_namespace() -> bool:
+    try:
+        with open("/proc/1/cmdline", "rb") as f:
+            init = f.read().split(b"\0")[0].decode(errors="replace")
+    except OSError:
+        init = ""
+    return os.getpid() == 1 or os.path.basename(init) in ("bwrap", "unshare")
 
 
 def live_children() -> List[int]:

@@ -598,6 +598,16 @@ class Evaluation:
                     pass
             self._reject("background_work", f"during {phase} the candidate started process(es) "
                          "that outlived the call")
+        detached = isolation.strays()
+        if detached:
+            names = ", ".join(isolation.describe(pid) for pid in detached[:3])
+            for pid in detached:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            self._reject("background_work", f"during {phase} the candidate left {len(detached)} detached "
+                         f"process(es) running ({names}): work outside the timed call")
         threads = [t for t in threading.enumerate() if t not in self.thread_baseline
                    and t.is_alive() and not _library_thread(t)]
         if threads:

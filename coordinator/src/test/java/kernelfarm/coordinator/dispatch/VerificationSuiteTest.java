@@ -47,7 +47,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class VerificationSuiteTest {
-  private static final List<String> FOLDERS = List.of("adversarial", "faults", "legit");
+  private static final List<String> FOLDERS = List.of("adversarial", "faults", "hostile", "legit");
   private static final Duration VERDICT_WAIT = Duration.ofMinutes(15);
 
   private LocalFarm farm;
@@ -172,7 +172,11 @@ class VerificationSuiteTest {
     assertTrue(v.customKernel().used());
     assertEquals("cpp_extension", v.customKernel().kind());
     assertTrue(v.environment().torch().startsWith("1.") || v.environment().torch().startsWith("2."));
-    assertEquals(farm.worker().launcher().networkIsolated(), v.environment().networkIsolated());
+    assertTrue(v.environment().networkIsolated());
+    assertEquals("bwrap", v.environment().isolation().mode());
+    assertTrue(v.environment().isolation().complete(), "nothing short of full isolation on a host with bwrap: "
+        + v.environment().isolation().gaps());
+    assertTrue(v.environment().isolation().uid() >= 1000, "never root: " + v.environment().isolation());
     assertEquals("cpu", v.device().name());
     for (String stage : List.of("load", "correctness", "anticheat", "timing")) {
       assertTrue(v.stageMillis().containsKey(stage), "stage timing " + stage);
@@ -186,6 +190,94 @@ class VerificationSuiteTest {
     assertTrue(v.correctness().degenerate().degenerate());
     assertTrue(v.correctness().degenerate().resolvedWithExtraInputs());
     assertTrue(v.correctness().degenerate().reason().contains("all-zero"), v.correctness().degenerate().reason());
+  }
+
+  @Test
+  void theHarnessOnDiskCannotBeRewritten() throws Exception {
+    Verdict v = verdict("hostile/write_harness.py");
+    assertTrue(v.summary().contains("Read-only file system") || v.summary().contains("Permission denied"),
+        v.summary());
+    Path harness = farm.worker().launcher().harnessRoot().resolve("harness");
+    for (String module : kernelfarm.worker.sandbox.HarnessInstall.MODULES) {
+      try (var in = getClass().getResourceAsStream("/harness/" + module)) {
+        assertTrue(java.util.Arrays.equals(in.readAllBytes(), Files.readAllBytes(harness.resolve(module))), module);
+      }
+    }
+    assertEquals(Status.INCORRECT, verdict("faults/wrong_values.py").status(), "the judge still judges");
+  }
+
+  @Test
+  void nothingIsWrittenOutsideTheScratchFolder() throws Exception {
+    assertEquals(Status.CORRECT, verdict("hostile/write_outside.py").status());
+    List<Path> places = new java.util.ArrayList<>(List.of(Path.of("/tmp"), Path.of("/var/tmp"), Path.of("/dev/shm"),
+        Path.of("/etc"), Path.of("/usr/lib"), Path.of(System.getProperty("user.home"))));
+    for (Path place : places) {
+      assertFalse(Files.exists(place.resolve("kfarm-escape-marker")), "escaped into " + place);
+    }
+    for (Path tree : List.of(Path.of("target/kfarm-test-work"), Path.of(System.getProperty("user.dir")))) {
+      try (Stream<Path> all = Files.walk(tree)) {
+        // Its own scratch folder (its HOME) is the one place it may write.
+        assertEquals(List.of(), all.filter(p -> p.getFileName().toString().equals("kfarm-escape-marker"))
+            .filter(p -> !p.getParent().getFileName().toString().equals("scratch")).toList());
+      }
+    }
+  }
+
+  @Test
+  void theCompileCacheIsReadOnlyToEvaluations() throws Exception {
+    Verdict v = verdict("hostile/write_cache.py");
+    assertEquals(Status.CORRECT, v.status(), v.summary());
+    try (Stream<Path> all = Files.walk(Path.of("target/kfarm-test-work/compile-cache"))) {
+      for (Path file : all.filter(Files::isRegularFile).toList()) {
+        String text = new String(Files.readAllBytes(file), java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertFalse(text.endsWith("tampered"), "cache file rewritten: " + file);
+      }
+    }
+  }
+
+  @Test
+  void aCandidateCannotSignalTheWorker() throws Exception {
+    Verdict v = verdict("hostile/kill_parent.py");
+    assertEquals(Status.RUNTIME_ERROR, v.status());
+    assertTrue(v.summary().contains("Operation not permitted"), v.summary());
+    assertFalse(farm.system().whenTerminated().isCompleted(), "the worker is alive");
+  }
+
+  @Test
+  void detachedProcessesAreFoundAndDieWithTheSandbox() throws Exception {
+    Verdict v = verdict("hostile/double_fork.py");
+    assertTrue(v.check("background_work").orElseThrow().detail().contains("sleep 3127"), v.summary());
+    TestProbe<Object> probe = TestProbe.create(farm.system());
+    probe.awaitAssert(Duration.ofSeconds(20), () -> {
+      assertEquals(List.of(), ProcessHandle.allProcesses()
+          .filter(p -> p.info().commandLine().orElse("").contains("sleep 3127")).map(ProcessHandle::pid).toList());
+      return null;
+    });
+  }
+
+  @Test
+  void aFloodOfOutputCostsAFewMegabytes() throws Exception {
+    Verdict v = verdict("hostile/flood_output.py");
+    assertEquals(Status.CORRECT, v.status(), v.summary());
+    Path log = v.logs().stream().map(Path::of).filter(p -> p.getFileName().toString().equals("harness.log"))
+        .findFirst().orElseThrow();
+    assertTrue(Files.size(log) < 3L << 20, "log of " + Files.size(log) + " bytes for 100 MB printed");
+    assertTrue(Files.readString(log).contains("bytes of output dropped"));
+  }
+
+  @Test
+  void secretsACandidatePrintsAreRedactedEverywhere() throws Exception {
+    Verdict v = verdict("hostile/leak_secret.py");
+    assertEquals(Status.RUNTIME_ERROR, v.status());
+    String secret = System.getenv("KFARM_LLM_API_KEY");
+    assertFalse(v.summary().contains(secret), v.summary());
+    assertTrue(v.summary().contains(kernelfarm.protocol.Redaction.MASK), v.summary());
+    assertFalse(v.summary().contains("abcdefghijklmnopqrstu"), "bearer token: " + v.summary());
+    for (String log : v.logs()) {
+      assertFalse(Files.readString(Path.of(log)).contains(secret), log);
+    }
+    assertEquals(Status.CORRECT, verdict("hostile/read_environ.py").status(), "no other process's environment");
+    assertEquals(Status.CORRECT, verdict("hostile/setns.py").status(), "no way into another network namespace");
   }
 
   @Test

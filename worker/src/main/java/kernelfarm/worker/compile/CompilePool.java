@@ -179,7 +179,7 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
 
   private HarnessRequests.Job job(Compile compile) {
     Path buildDir = HarnessRequests.buildDir(launcher.settings().workDir(), compile.candidate(),
-        archList(), launcher.harnessRoot());
+        archList(), launcher.harnessRoot(), launcher.toolchain());
     return HarnessRequests.prepare(launcher.settings().workDir(), compile.candidate(), compile.problem(), buildDir,
         compile.settings());
   }

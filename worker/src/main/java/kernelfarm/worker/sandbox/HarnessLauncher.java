@@ -35,18 +35,29 @@ public final class HarnessLauncher {
   private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
 
   /** The interpreter, what it can build, and the folders it needs, as the startup probe found them. */
-  record Interpreter(String torch, List<Path> paths, List<String> missing) {}
+  record Interpreter(String torch, List<Path> paths, List<String> missing, String toolchain) {}
 
   private final WorkerSettings settings;
   private final HarnessInstall harness;
   private final Sandbox sandbox;
   private final ObjectMapper json;
+  private final String toolchain;
 
-  private HarnessLauncher(WorkerSettings settings, HarnessInstall harness, Sandbox sandbox, ObjectMapper json) {
+  private HarnessLauncher(WorkerSettings settings, HarnessInstall harness, Sandbox sandbox, ObjectMapper json,
+      String toolchain) {
     this.settings = settings;
     this.harness = harness;
     this.sandbox = sandbox;
     this.json = json;
+    this.toolchain = toolchain;
+  }
+
+  /**
+   * What builds depend on besides the source (compiler, nvcc, torch, headers, Python), as a short hash: part of
+   * every compile cache key, so a fixed or upgraded toolchain never serves a build, or a failure, of the old one.
+   */
+  public String toolchain() {
+    return toolchain;
   }
 
   public static HarnessLauncher create(WorkerSettings settings, ObjectMapper json) {
@@ -64,7 +75,7 @@ public final class HarnessLauncher {
     if (sandbox.mode() != Sandbox.Mode.NONE && !sandbox.gaps().isEmpty()) {
       log.atWarn().addKeyValue("gaps", sandbox.gaps()).log("the sandbox is weaker than it should be");
     }
-    HarnessLauncher launcher = new HarnessLauncher(settings, harness, sandbox, json);
+    HarnessLauncher launcher = new HarnessLauncher(settings, harness, sandbox, json, interpreter.toolchain());
     launcher.scheduleSweeps();
     return launcher;
   }
@@ -145,6 +156,10 @@ public final class HarnessLauncher {
         "if not inc:",
         "    out['missing'].append(\"torch's C++ headers (torch/extension.h) are missing; Debian: apt-get install "
             + "libtorch-dev\")",
+        "dirs = ext.include_paths() + [sysconfig.get_paths()['include'], '/usr/include', '/usr/local/include']",
+        "if inc and not any(os.path.exists(os.path.join(d, 'pybind11', 'pybind11.h')) for d in dirs):",
+        "    out['missing'].append('the pybind11 headers torch/extension.h includes are missing; Debian: apt-get "
+            + "install pybind11-dev')",
         "if not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')):",
         "    out['missing'].append('Python.h is missing; Debian: apt-get install python3-dev')",
         "if not (shutil.which('c++') or shutil.which('g++')):",
@@ -161,6 +176,14 @@ public final class HarnessLauncher {
         "if torch.version.cuda and ext.CUDA_HOME:",
         "    paths.append(ext.CUDA_HOME)",
         "out['paths'] = sorted(set(os.path.realpath(p) for p in paths if p and os.path.isdir(p)))",
+        "import subprocess",
+        "def version(tool):",
+        "    try:",
+        "        return subprocess.run([tool, '--version'], capture_output=True, text=True).stdout.strip()",
+        "    except Exception:",
+        "        return ''",
+        "out['toolchain'] = [version(shutil.which('c++') or 'g++'), version('nvcc') if torch.version.cuda else '',",
+        "                    torch.__version__, inc[:1], sys.version]",
         "print(json.dumps(out))");
     // Through env and the sandbox's own environment, so the interpreter is found exactly as harness processes
     // will find it.
@@ -183,7 +206,8 @@ public final class HarnessLauncher {
       answer.path("missing").forEach(m -> missing.add(m.asText()));
       List<Path> paths = new ArrayList<>();
       answer.path("paths").forEach(p2 -> paths.add(Path.of(p2.asText())));
-      return new Interpreter(answer.path("torch").asText("none"), paths, missing);
+      return new Interpreter(answer.path("torch").asText("none"), paths, missing,
+          HarnessRequests.sha256(answer.path("toolchain").toString()).substring(0, 16));
     } catch (IOException e) {
       throw new IllegalStateException("kernelfarm.worker.python: \"" + settings.python() + "\" cannot be started ("
           + e.getMessage() + "); install Python 3 with torch or set KFARM_PYTHON", e);

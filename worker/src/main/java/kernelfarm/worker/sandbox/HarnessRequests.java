@@ -41,9 +41,10 @@ public final class HarnessRequests {
   }
 
   /** The compile cache folder of a source: same source, backend and architecture, same builds. */
-  public static Path buildDir(Path workDir, Candidate candidate, String archList, Path harnessRoot) {
+  public static Path buildDir(Path workDir, Candidate candidate, String archList, Path harnessRoot,
+      String toolchain) {
     String key = sha256(candidate.backend().wireName() + "\n" + archList + "\n" + harnessRoot.getFileName() + "\n"
-        + candidate.source()).substring(0, 24);
+        + toolchain + "\n" + candidate.source()).substring(0, 24);
     return workDir.resolve("compile-cache").resolve(key);
   }
 

@@ -3,6 +3,11 @@ package kernelfarm.worker.sandbox;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -82,6 +87,33 @@ public final class Verdicts {
     return killedOrDied(id, problemId, finished);
   }
 
+  /** Longest part of a log the harness wrote that is kept beside the verdict. */
+  private static final int LOG_BYTES = 1 << 20;
+
+  /**
+   * Copies a log the harness wrote in the sandbox's scratch folder out of the candidate's reach, capped and with
+   * secrets removed; returns its path, or null for a name that is not a plain file name or a file that is not a
+   * plain file (a link the candidate planted is never followed).
+   */
+  private static String keptLog(Path scratch, String name) {
+    if (!name.matches("[A-Za-z0-9_.-]{1,64}") || name.equals("harness.log")) {
+      return null;
+    }
+    Path from = scratch.resolve(name);
+    Path to = scratch.resolveSibling(name);
+    if (!Files.isRegularFile(from, LinkOption.NOFOLLOW_LINKS)) {
+      return null;
+    }
+    try (InputStream in = Files.newInputStream(from, LinkOption.NOFOLLOW_LINKS)) {
+      byte[] head = in.readNBytes(LOG_BYTES);
+      String text = new String(head, StandardCharsets.UTF_8);
+      Files.writeString(to, Redaction.scrub(text) + (in.read() >= 0 ? "\n[kfarm: log cut at 1 MiB]\n" : ""));
+      return to.toString();
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
   /**
    * Log names become paths on this host, so "full logs by reference" can be followed. Every string in it was
    * written inside the sandbox, so secrets are removed before it is read.
@@ -89,8 +121,13 @@ public final class Verdicts {
   public static Verdict parse(ObjectMapper json, JsonNode verdict, Path scratch) {
     try {
       Verdict parsed = json.treeToValue(Redaction.scrub(verdict.deepCopy()), Verdict.class);
-      List<String> logs = new ArrayList<>(parsed.logs().stream().map(name -> scratch.resolve(name).toString())
-          .toList());
+      List<String> logs = new ArrayList<>();
+      for (String name : parsed.logs()) {
+        String kept = keptLog(scratch, name);
+        if (kept != null) {
+          logs.add(kept);
+        }
+      }
       String harnessLog = HarnessProcess.logFile(scratch).toString();
       if (!logs.contains(harnessLog)) {
         logs.add(harnessLog);
