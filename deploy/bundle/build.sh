@@ -35,6 +35,24 @@ for jar in "$out"/kfarm/lib/*.jar; do
   (cd "$work" && unzip -q "$jar" && rm "$jar" && zip -q -0 -r -X "$jar" .)
   rm -rf "$work"
 done
+# bubblewrap for the candidate sandbox: GPU hosts often lack it. Debian's binary travels with its own loader and
+# libraries (glibc included), started through that loader, so it runs on any x86-64 Linux and sets no
+# LD_LIBRARY_PATH that would reach the sandboxed processes. The worker finds it as jre/bin/bwrap.
+if command -v bwrap >/dev/null 2>&1; then
+  mkdir -p "$out/kfarm/jre/lib/bwrap"
+  cp "$(command -v bwrap)" "$out/kfarm/jre/lib/bwrap/bwrap"
+  for so in $(ldd "$(command -v bwrap)" | awk '/=>/ {print $3} /ld-linux/ {print $1}'); do
+    cp -L "$so" "$out/kfarm/jre/lib/bwrap/"
+  done
+  cat > "$out/kfarm/jre/bin/bwrap" <<'BWRAP'
+#!/bin/sh
+lib=$(cd "$(dirname "$0")/../lib/bwrap" && pwd)
+exec "$lib/ld-linux-x86-64.so.2" --library-path "$lib" "$lib/bwrap" "$@"
+BWRAP
+  chmod +x "$out/kfarm/jre/bin/bwrap"
+else
+  echo "build.sh: bwrap not found (apt-get install bubblewrap): the bundle's workers fall back to util-linux" >&2
+fi
 cat > "$out/kfarm/bin/kfarm" <<'LAUNCHER'
 #!/usr/bin/env bash
 here=$(cd "$(dirname "$0")/.." && pwd)

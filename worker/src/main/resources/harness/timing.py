@@ -112,13 +112,17 @@ class WallTimer(Timer):
 
 
 def interleaved(timer: Timer, calls: Dict[str, Callable[[], Any]], trials: Dict[str, int],
-                warmup: int) -> Dict[str, Stats]:
+                warmup: int, prepare: Optional[Dict[str, Callable[[], None]]] = None) -> Dict[str, Stats]:
     """Times each call its number of trials, alternating which goes first and spreading a
     contender with fewer trials evenly over the run, so clock drift and thermal state hit
-    every contender alike."""
+    every contender alike. ``prepare[name]``, when given, runs before each of that contender's
+    calls, outside the timed region (the flags each side runs under)."""
     names = list(calls)
+    prepare = prepare or {}
     for _ in range(warmup):
         for name in names:
+            if name in prepare:
+                prepare[name]()
             calls[name]()
     timer.sync()
     most = max(trials[n] for n in names)
@@ -130,6 +134,8 @@ def interleaved(timer: Timer, calls: Dict[str, Callable[[], Any]], trials: Dict[
             n = trials[name]
             if (i * n) // most == ((i + 1) * n) // most:
                 continue
+            if name in prepare:
+                prepare[name]()
             full, own, _ = timer.time_call(calls[name])
             device[name].append(full)
             if own is not None:
