@@ -8,6 +8,8 @@
 #   sweep: every level-1 reference as its own candidate, plus reference timings vs KernelBench's H100_Modal
 #   suite: the hand-written CUDA candidates and the CUDA adversarial suite
 #   campaign: the closed loop on 3 level-1 problems, the LLM replayed from bench/replay/cuda-level1
+#   hostile: the sandbox-escape candidates (coordinator's verify/hostile) on the GPU between honest ones, then a look
+#     at the host for anything that escaped
 set -uo pipefail
 step=${1:?step}
 deadline=${2:-0}
@@ -65,6 +67,26 @@ case "$step" in
     $kfarm campaign --problems "$kb/level1.jsonl" --only 19_ReLU,21_Sigmoid,88_MinGPTNewGelu \
       --replay bench/replay/cuda-level1 --name gpu-campaign --branches 1 --rounds 3 --budget PT8M \
       --out "$OUT/campaign" 2>&1 | tee "$OUT/campaign.log" | grep -v '^\[' | tail -n 20
+    ;;
+  hostile)
+    rm -rf /tmp/hostile && mkdir -p /tmp/hostile
+    cp coordinator/src/test/resources/verify/hostile/*.py coordinator/src/test/resources/verify/legit/secrets_invisible.py \
+      coordinator/src/test/resources/verify/faults/wrong_values.py /tmp/hostile/
+    rm /tmp/hostile/write_cache.py  # a C++ (CPU) extension: the cpu backend's test
+    KFARM_LLM_API_KEY=sk-kfarm-test-secret $kfarm verify --problems coordinator/src/test/resources/verify/problems \
+      --candidates /tmp/hostile --backend cuda --out "$OUT/hostile" 2>&1 | tee "$OUT/hostile.log" | tail -n 20
+    python3 deploy/bundle/check_expectations.py /tmp/hostile "$OUT/hostile/verdicts.jsonl" | tee -a "$OUT/hostile.log"
+    {
+      echo "escape markers on the host (none expected):"
+      find / -xdev -name kfarm-escape-marker -not -path '*/scratch/*' 2>/dev/null
+      find /dev/shm /tmp -maxdepth 1 -name kfarm-escape-marker 2>/dev/null
+      echo "leftover processes (none expected):"; pgrep -af 'sleep 3127'
+      echo "secret in outputs or kept logs (none expected):"
+      grep -rl 'sk-kfarm-test-secret' "$OUT/hostile" /tmp/kfw --exclude-dir=scratch 2>/dev/null
+      echo "flood log size:"; ls -la /tmp/kfw/runs/*/harness.log | sort -k5 -n | tail -n 2
+      echo "isolation of a verdict:"
+      python3 -c 'import json,sys; print([json.loads(l).get("verdict", json.loads(l)).get("environment") for l in open(sys.argv[1])][-1])' "$OUT/hostile/verdicts.jsonl"
+    } 2>&1 | tee "$OUT/hostile-host.txt"
     ;;
   suite)
     cat "$kb"/level1.jsonl "$kb"/level2.jsonl > /tmp/levels12.jsonl
