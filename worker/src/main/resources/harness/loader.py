@@ -71,8 +71,12 @@ class ExtensionRecorder:
     """
 
     def __init__(self, mode: str, build_dir: str, clock: Callable[[], float],
-                 ext_dir: Optional[str] = None):
+                 ext_dir: Optional[str] = None,
+                 on_build: Optional[Callable[[bool], None]] = None):
         self.mode = mode
+        # Told when a real compiler run starts and ends: builds get the build time limit, while the
+        # candidate's own import and constructor keep a short one (a hung __init__ must not hold a worker).
+        self.on_build = on_build or (lambda active: None)
         self.build_dir = build_dir
         # Extensions are shared by every candidate whose build has the same name, sources and flags:
         # branches often resubmit one kernel with a different Python wrapper.
@@ -147,15 +151,18 @@ class ExtensionRecorder:
                     self.builds.append(Build(name, key, True, True, None, kernels,
                                              (self.clock() - started) * 1000))
                     return _CountingExtension(module, name, self.calls)
+            self.on_build(True)
             try:
                 module = original(**params)
             except Exception as error:  # the compiler's verdict, kept for the summary
+                self.on_build(False)
                 self.builds.append(Build(name, key, False, False, str(error), kernels,
                                          (self.clock() - started) * 1000))
                 with open(os.path.join(folder, FAILED_MARKER), "w") as marker:
                     marker.write(str(error))
                 self._persist()
                 raise ExtensionBuildFailed(str(error)) from None
+            self.on_build(False)
             self.builds.append(Build(name, key, True, recorded is not None, None, kernels,
                                      (self.clock() - started) * 1000))
             with open(os.path.join(folder, BUILT_MARKER), "w") as marker:

@@ -70,7 +70,8 @@ class Evaluation:
         self.severity = "FAILED" if request.require_custom_kernel else "FLAGGED"
         self.uid = uuid.uuid4().hex[:8]
         self.recorder = ExtensionRecorder("build" if request.mode == "oneshot" else "replay",
-                                          request.build_dir, timing.wall_clock, request.ext_dir)
+                                          request.build_dir, timing.wall_clock, request.ext_dir,
+                                          lambda active: on_stage("build" if active else self.stage))
         self.triton = TritonLaunches()
         self.reference_calls = 0
         self.in_candidate = False
@@ -126,7 +127,11 @@ class Evaluation:
 
     def _load(self) -> None:
         self._enter("load")
-        problem = import_file(self.req.problem_path, "kfarm_problem_" + self.uid)
+        problem = self._problem(lambda: import_file(self.req.problem_path, "kfarm_problem_" + self.uid),
+                                "importing it")
+        for name in ("Model", "get_inputs", "get_init_inputs"):
+            if not hasattr(problem, name):
+                self._problem(lambda: getattr(problem, name), f"its definitions ({name} is missing)")
         self.Model = problem.Model
         self.get_inputs = problem.get_inputs
         self.get_init_inputs = problem.get_init_inputs
@@ -154,9 +159,10 @@ class Evaluation:
             raise Decided("COMPILE_ERROR", "The candidate defines no class ModelNew.")
         with torch.no_grad():
             torch.manual_seed(self.req.seed)
-            init = self._to_device(self.get_init_inputs())
+            init = self._problem(lambda: self._to_device(self.get_init_inputs()), "get_init_inputs()")
             torch.manual_seed(self.req.seed)
-            self.reference = _PyTorchDefaults(self.Model(*init).to(self.device))
+            self.reference = _PyTorchDefaults(self._problem(lambda: self.Model(*init).to(self.device),
+                                                            "constructing Model"))
             torch.manual_seed(self.req.seed)
             self.candidate = self._run_candidate(
                 lambda: model_new(*init).to(self.device), "construct")
@@ -184,7 +190,7 @@ class Evaluation:
             cand_in = _clone(inputs)
             started = timing.wall_clock()
             with torch.no_grad():
-                ref_out = compare.flatten(self.reference(*inputs))
+                ref_out = compare.flatten(self._problem(lambda: self.reference(*inputs), "Model.forward"))
             self._sync()
             if t == 0:
                 self.reference_ms = (timing.wall_clock() - started) * 1000
@@ -551,6 +557,20 @@ class Evaluation:
             b = compare.flatten(self.reference(*inputs))
         return _any_overlap(a, b)
 
+    # ---------------------------------------------------------------- problem code
+    def _problem(self, action: Callable[[], Any], what: str) -> Any:
+        """Runs the problem's own code; its failure is the problem's, said once per problem by the batch,
+        never charged to the candidate as its error."""
+        try:
+            return action()
+        except Decided:
+            raise
+        except BaseException as error:  # the problem file's code
+            text = summary.exception_text(error, self.req.problem_path)
+            self._enter("problem")
+            raise Decided("RUNTIME_ERROR", f"Problem error, not the candidate's: the problem file fails in "
+                                           f"{what}: {text}")
+
     # ---------------------------------------------------------------- candidate code
     def _forward(self, inputs: Sequence[Any]) -> List[Any]:
         out = self._run_candidate(lambda: _no_grad_call(self.candidate, inputs), "forward")
@@ -674,8 +694,8 @@ class Evaluation:
         torch.manual_seed(seed)
         if self.device.type == "cuda" and hasattr(torch.device("cpu"), "__enter__"):
             with self.device:
-                return self._to_device(self.get_inputs())
-        return self._to_device(self.get_inputs())
+                return self._problem(lambda: self._to_device(self.get_inputs()), "get_inputs()")
+        return self._problem(lambda: self._to_device(self.get_inputs()), "get_inputs()")
 
     def _to_device(self, values: Sequence[Any]) -> List[Any]:
         return [v.to(self.device) if isinstance(v, torch.Tensor) else v for v in values]
@@ -732,7 +752,8 @@ def compile_candidate(request: Request, on_stage: Callable[[str], None]) -> Dict
     failed build it does not catch); everything else is settled by evaluation."""
     on_stage("compile")
     started = timing.wall_clock()
-    recorder = ExtensionRecorder("build", request.build_dir, timing.wall_clock, request.ext_dir)
+    recorder = ExtensionRecorder("build", request.build_dir, timing.wall_clock, request.ext_dir,
+                                 lambda active: on_stage("build" if active else "compile"))
     with open(request.candidate_path, encoding="utf-8", errors="replace") as f:
         source = f.read()
     try:

@@ -58,7 +58,7 @@ public record WorkerSettings(
     if (compileSlots < 1) {
       throw new IllegalArgumentException("kernelfarm.worker.compile-slots must be >= 1, got " + compileSlots);
     }
-    for (String stage : new String[] {"ready", "compile", "load", "correctness", "anticheat", "timing"}) {
+    for (String stage : new String[] {"ready", "compile", "build", "load", "correctness", "anticheat", "timing"}) {
       if (!stageTimeouts.containsKey(stage)) {
         throw new IllegalArgumentException("kernelfarm.worker.stage-timeouts." + stage + " is missing");
       }

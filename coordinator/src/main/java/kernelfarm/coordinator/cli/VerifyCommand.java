@@ -84,7 +84,9 @@ final class VerifyCommand implements Callable<Integer> {
 
   private int batch(LocalFarm local, ObjectMapper mapper, boolean gpu, VerifySettings settings) throws Exception {
     ProblemLibrary library = ProblemLibrary.load(problems, mapper);
-    List<CandidateFile> files = CandidateFile.readFolder(candidates, library);
+    CandidateFile.Folder read = CandidateFile.readEach(candidates, library);
+    List<CandidateFile> files = read.files();
+    read.errors().forEach((path, error) -> System.err.println("kfarm verify: skipped " + error));
     Path folder = out != null ? out : Path.of("kfarm-results",
         LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     Files.createDirectories(folder);
@@ -118,9 +120,17 @@ final class VerifyCommand implements Callable<Integer> {
           ? String.format("%.2fx", v.timing().speedup()) : "-";
       System.out.printf("%-36s %-13s %8s  %s%n", files.get(i).name(), v.status(), speedup, headline(v));
     }
-    System.out.println("totals: " + counts);
+    Map<String, String> brokenProblems = new java.util.TreeMap<>();
+    results.stream().filter(r -> r.getValue().stage().equals("problem"))
+        .forEach(r -> brokenProblems.putIfAbsent(r.getKey().id(), headline(r.getValue())));
+    brokenProblems.forEach((id, why) -> System.out.printf("problem %s is broken (its candidates were not judged): %s%n",
+        id, why));
+    read.errors().forEach((path, error) -> System.out.printf("%-36s %-13s %8s  %s%n", path.getFileName(),
+        "NOT_READ", "-", error));
+    System.out.println("totals: " + counts + (read.errors().isEmpty() ? "" : ", not read: " + read.errors().size()));
     System.out.println("verdicts: " + verdicts + "\neval_results: " + folder.resolve("eval_results.json"));
-    return 0;
+    // Every readable candidate was judged; a file that could not be read still makes the run say so to scripts.
+    return read.errors().isEmpty() ? 0 : 2;
   }
 
   /** The line of the summary that says why: the failed check, the mismatch, the compiler error, the timing. */

@@ -1,6 +1,9 @@
 package kernelfarm.coordinator.problem;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,13 +44,11 @@ public record CandidateFile(Path path, String source, Problem problem, Map<Strin
     return path.getFileName().toString();
   }
 
+  /** A folder's candidates that could be read, and for each file that could not, why and what to do. */
+  public record Folder(List<CandidateFile> files, Map<Path, String> errors) {}
+
   public static CandidateFile read(Path file, ProblemLibrary problems) {
-    String source;
-    try {
-      source = Files.readString(file, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read candidate " + file, e);
-    }
+    String source = text(file);
     Map<String, List<String>> headers = new LinkedHashMap<>();
     for (String line : source.lines().limit(40).toList()) {
       Matcher m = HEADER.matcher(line);
@@ -58,16 +59,62 @@ public record CandidateFile(Path path, String source, Problem problem, Map<Strin
     return new CandidateFile(file, source, match(file, headers, problems), headers);
   }
 
-  /** Every .py file of a folder (sorted), each matched to its problem. */
+  /** Every .py file of a folder (sorted), each matched to its problem; the first bad file fails them all. */
   public static List<CandidateFile> readFolder(Path folder, ProblemLibrary problems) {
+    Folder read = readEach(folder, problems);
+    if (!read.errors().isEmpty()) {
+      throw new IllegalArgumentException(read.errors().values().iterator().next());
+    }
+    return read.files();
+  }
+
+  /** Every .py file of a folder (sorted); a file that cannot be read or matched is reported, the rest go on. */
+  public static Folder readEach(Path folder, ProblemLibrary problems) {
     if (!Files.isDirectory(folder)) {
       throw new IllegalArgumentException("candidates: " + folder + " is not a folder of candidate .py files");
     }
-    try (Stream<Path> files = Files.list(folder)) {
-      return files.filter(p -> p.toString().endsWith(".py")).sorted().map(p -> read(p, problems)).toList();
+    List<CandidateFile> files = new ArrayList<>();
+    Map<Path, String> errors = new LinkedHashMap<>();
+    try (Stream<Path> listing = Files.list(folder)) {
+      for (Path path : listing.filter(p -> p.toString().endsWith(".py")).sorted().toList()) {
+        try {
+          files.add(read(path, problems));
+        } catch (IllegalArgumentException | UncheckedIOException e) {
+          errors.put(path, e.getMessage());
+        }
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot list " + folder, e);
     }
+    return new Folder(files, errors);
+  }
+
+  /** The file as UTF-8 Python source, or an error naming the file and the fix. */
+  private static String text(Path file) {
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(file);
+    } catch (IOException e) {
+      throw new UncheckedIOException("candidate " + file + ": cannot be read (" + e.getMessage() + "); check that it "
+          + "exists and is readable", e);
+    }
+    for (byte b : bytes) {
+      if (b == 0) {
+        throw new IllegalArgumentException("candidate " + file + ": is not a text file (it holds binary data); a "
+            + "candidate is Python source that defines class ModelNew");
+      }
+    }
+    String source;
+    try {
+      source = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+    } catch (CharacterCodingException e) {
+      throw new IllegalArgumentException("candidate " + file + ": is not UTF-8 text; save it as UTF-8");
+    }
+    if (source.isBlank()) {
+      throw new IllegalArgumentException("candidate " + file + ": is empty; a candidate defines class ModelNew");
+    }
+    return source;
   }
 
   private static Problem match(Path file, Map<String, List<String>> headers, ProblemLibrary problems) {

@@ -139,9 +139,13 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
       String key = job.buildDir().getFileName().toString();
       running.put(key, job);
       getContext().spawnAnonymous(HarnessSession.create(key, process,
-          HarnessRequests.compile(launcher.json(), job, process), "compile",
-          stage -> stage.equals("probe") ? launcher.settings().stageTimeout("probe")
-              : launcher.settings().stageTimeout("compile").plus(launcher.settings().stageTimeout("ready")),
+          HarnessRequests.compile(launcher.json(), job, process), "start",
+          stage -> switch (stage) {
+            // The clock starts when the request is sent, while a spare may still be importing torch.
+            case "start" -> launcher.settings().stageTimeout("compile").plus(launcher.settings().stageTimeout("ready"));
+            case "probe", "build" -> launcher.settings().stageTimeout(stage);
+            default -> launcher.settings().stageTimeout("compile");
+          },
           finishedAdapter));
     }
   }
