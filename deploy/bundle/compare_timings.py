@@ -24,7 +24,7 @@ def main() -> int:
         if not entry:
             continue
         ref = v["timing"]["reference"]
-        rows.append((int(name.split("_")[0]), name, ref["meanMs"], ref.get("streamMedianMs"), entry["mean"]))
+        rows.append((int(name.split("_")[0]), name, ref["meanMs"], ref.get("syncMedianMs"), entry["mean"]))
     rows.sort()
     ratios = []
     print(f"{'problem':<58} {'ours(mean)':>11} {'ours(stream)':>12} {'published':>10} {'ratio':>6}")

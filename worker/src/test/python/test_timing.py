@@ -27,10 +27,30 @@ class TimingTest(unittest.TestCase):
         self.assertGreater(positions[-1], len(timed) - 15)
 
     def test_stats_round_trip(self):
-        stats = timing.Stats.of([1.0, 2.0, 3.0], [0.5, 0.5, 0.5])
+        stats = timing.Stats.of([1.0, 2.0, 3.0], [2.5, 2.5, 2.5])
         self.assertEqual(2.0, stats.median_ms)
-        self.assertEqual(0.5, stats.stream_median_ms)
+        self.assertEqual(2.5, stats.sync_median_ms)
         self.assertEqual(stats, timing.Stats.from_dict(stats.as_dict()))
+
+
+class PinTest(unittest.TestCase):
+    def test_every_thread_moves_to_the_timed_cores(self):
+        import os
+        import threading
+        from harness import isolation
+        before = sorted(os.sched_getaffinity(0))
+        started = threading.Event()
+        stop = threading.Event()
+        worker = threading.Thread(target=lambda: (started.set(), stop.wait()))
+        worker.start()
+        started.wait()
+        try:
+            self.assertEqual([before[-1]], isolation.pin_cpus([before[-1]]))
+            self.assertEqual({before[-1]}, os.sched_getaffinity(worker.native_id))
+        finally:
+            stop.set()
+            worker.join()
+            isolation.pin_cpus(before)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ def main() -> int:
     protocol_out: TextIO = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     limits = isolation.apply_limits()
+    # Off the timed cores until this process is handed a candidate to time (before torch starts its threads).
+    isolation.pin_cpus([int(c) for c in os.environ.get("KFARM_CPUS", "").split(",") if c.strip()])
     isolation.guard_forks()
     role = os.environ.get("KFARM_ROLE", "evaluate")
     backend = os.environ.get("KFARM_BACKEND", "cpu")
@@ -35,6 +37,8 @@ def main() -> int:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     request = Request.parse(line)
+    if request.cpus:
+        environment["cpus"] = isolation.pin_cpus(request.cpus)
 
     def on_stage(stage: str) -> None:
         send(protocol_out, {"event": "stage", "id": request.id, "stage": stage})

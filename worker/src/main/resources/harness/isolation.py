@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import resource
-from typing import Dict, List
+from typing import Dict, Iterable, List, Optional
 
 _LIMITS = {
     # name: (resource, environment variable)
@@ -38,6 +38,20 @@ def apply_limits() -> Dict[str, str]:
         soft, _ = resource.getrlimit(res)
         in_force[name] = "unlimited" if soft == resource.RLIM_INFINITY else str(soft)
     return in_force
+
+
+def pin_cpus(cpus: Optional[Iterable[int]]) -> List[int]:
+    """Moves every thread of this process to `cpus` (Linux affinity is per thread; threads started later
+    inherit it from their creator). Returns the cores in force; an empty or unusable list changes nothing."""
+    wanted = sorted(set(int(c) for c in cpus or []))
+    if not wanted or not hasattr(os, "sched_setaffinity"):
+        return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    for task in os.listdir("/proc/self/task"):
+        try:
+            os.sched_setaffinity(int(task), wanted)
+        except OSError:
+            pass  # a thread that ended meanwhile, or cores outside this container's set
+    return sorted(os.sched_getaffinity(0))
 
 
 def guard_forks() -> None:

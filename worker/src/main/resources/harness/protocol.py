@@ -10,7 +10,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, TextIO
+from typing import Any, Dict, List, Optional, TextIO
 
 WIRE_VERSION = 1
 
@@ -52,6 +52,7 @@ class Request:
     reference_timing: Optional[Dict[str, Any]] = None
     drift_trials: int = 10
     drift_tolerance: float = 0.05
+    cpus: Optional[List[int]] = None
     extra: Dict[str, Any] = field(default_factory=dict)
 
     @staticmethod

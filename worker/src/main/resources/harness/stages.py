@@ -516,14 +516,14 @@ class Evaluation:
                         "the device's own setting)")
 
     def _hidden_stream_work(self, ref: timing.Stats, cand: timing.Stats) -> None:
-        if ref.stream_median_ms is None or cand.stream_median_ms is None:
+        if ref.sync_median_ms is None or cand.sync_median_ms is None:
             return
-        cand_gap = cand.median_ms - cand.stream_median_ms
-        ref_gap = ref.median_ms - ref.stream_median_ms
-        if cand.stream_median_ms < 0.5 * cand.median_ms and cand_gap > max(3 * ref_gap, 0.02):
+        cand_gap = cand.sync_median_ms - cand.median_ms
+        ref_gap = ref.sync_median_ms - ref.median_ms
+        if cand.median_ms < 0.5 * cand.sync_median_ms and cand_gap > max(3 * ref_gap, 0.02):
             self._reject("stream_sync", f"{cand_gap:.3f} ms of the candidate's "
-                         f"{cand.median_ms:.3f} ms ran outside the current stream without it "
-                         "waiting: the output is not ordered before its consumer")
+                         f"{cand.sync_median_ms:.3f} ms (device-synchronised) ran outside the current "
+                         "stream without it waiting: the output is not ordered before its consumer")
 
     def _suspicious(self, speedup: Optional[float], timer: timing.Timer) -> None:
         if speedup is None or speedup <= SUSPICIOUS_SPEEDUP:

@@ -3,10 +3,12 @@ package kernelfarm.protocol;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 
 /**
- * One side's timing over its trials, in milliseconds.
+ * One side's timing over its trials, in milliseconds: KernelBench's method, CUDA events recorded on the current
+ * stream (the wall clock on the cpu backend).
  *
- * @param streamMedianMs median with only the current stream synchronised, or null if not measured; far below
- *     {@code medianMs} means work hidden on other streams
+ * @param syncMedianMs median with the whole device synchronised before the end event, or null where not measured
+ *     (cpu); far above {@code medianMs} means work hidden on other streams. Never the reported time: its fixed host
+ *     cost (10-15 us on an H100) would squeeze small kernels' speedups toward 1.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record Stats(
@@ -16,7 +18,7 @@ public record Stats(
     double minMs,
     double maxMs,
     int trials,
-    Double streamMedianMs)
+    Double syncMedianMs)
     implements CborSerializable {
   public Stats {
     Require.nonNegative(medianMs, "medianMs");

@@ -199,7 +199,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     Stats cachedReference = settings.referenceTimingReuse()
         ? referenceTimings.get(referenceKey(job)) : null;
     String request = HarnessRequests.evaluate(launcher.json(), job, process, "evaluate",
-        cachedReference, settings.driftTrials(), settings.driftTolerance());
+        cachedReference, settings.driftTrials(), settings.driftTolerance(), launcher.cores().timedFor(device.index()));
     getContext().spawnAnonymous(HarnessSession.create(evaluating.offer().leaseId(), process, request, "load",
         settings::stageTimeout, evaluatedAdapter));
     startSpares();

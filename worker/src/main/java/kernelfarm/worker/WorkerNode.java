@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import kernelfarm.protocol.DispatcherProtocol;
 import kernelfarm.worker.compile.CompilePool;
+import kernelfarm.worker.device.CorePlan;
 import kernelfarm.worker.device.Device;
 import kernelfarm.worker.device.DeviceInventory;
 import kernelfarm.worker.sandbox.HarnessLauncher;
@@ -29,8 +30,10 @@ public final class WorkerNode {
   public static Started init(ActorSystem<?> system, WorkerSettings configured, List<Device> devices,
       ActorRef<DispatcherProtocol.Command> dispatcher) {
     WorkerSettings settings = configured.withDevices(devices.size());
+    CorePlan cores = CorePlan.of(Runtime.getRuntime().availableProcessors(), devices, settings.timingCores());
+    cores.pinThisProcess();
     HarnessLauncher launcher = HarnessLauncher.create(settings,
-        JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", java.util.Optional.empty()));
+        JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", java.util.Optional.empty()), cores);
     String nodeId = system.address().toString();
     ActorRef<CompilePool.Command> pool = system.systemActorOf(
         CompilePool.create(launcher, devices.get(0)), "compile-pool", org.apache.pekko.actor.typed.Props.empty());
@@ -42,7 +45,8 @@ public final class WorkerNode {
           "gpu-worker-" + device.index(), org.apache.pekko.actor.typed.Props.empty()));
     }
     system.log().atInfo().addKeyValue("devices", devices.size()).addKeyValue("compileSlots", settings.compileSlots())
-        .addKeyValue("prefetch", settings.prefetch()).log("worker node started");
+        .addKeyValue("prefetch", settings.prefetch()).addKeyValue("timedCores", cores.timed())
+        .log("worker node started");
     return new Started(devices, workers, pool, launcher);
   }
 }

@@ -38,7 +38,8 @@ public record WorkerSettings(
     long logBytes,
     Duration runRetention,
     Map<String, Long> limits,
-    String cudaArchList) {
+    String cudaArchList,
+    int timingCores) {
 
   public WorkerSettings {
     stageTimeouts = Map.copyOf(stageTimeouts);
@@ -106,7 +107,8 @@ public record WorkerSettings(
         c.getBytes("sandbox.log-bytes"),
         c.getDuration("sandbox.run-retention"),
         limits,
-        c.getString("cuda-arch-list"));
+        c.getString("cuda-arch-list"),
+        c.getInt("timing-cores"));
   }
 
   public Duration stageTimeout(String stage) {
@@ -118,6 +120,6 @@ public record WorkerSettings(
     int resolved = prefetch > 0 ? prefetch : Math.max(2, (compileSlots + deviceCount - 1) / deviceCount + 1);
     return new WorkerSettings(python, workDir, devices, compileSlots, compileJobs, compileNiceness, resolved,
         warmEvaluators, warmEvaluatorsMax, lease, stageTimeouts, referenceTimingReuse, driftTrials, driftTolerance, sandboxMode, sandboxFirstUid, sandboxUidCount, logBytes, runRetention, limits,
-        cudaArchList);
+        cudaArchList, timingCores);
   }
 }

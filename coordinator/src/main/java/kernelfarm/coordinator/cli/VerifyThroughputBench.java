@@ -189,7 +189,7 @@ final class VerifyThroughputBench implements Callable<Integer> {
           dir.resolve("builds").resolve(Integer.toString(i)), settings);
       HarnessProcess process = launcher.start(Role.EVALUATE, c.backend(), device);
       String request = HarnessRequests.evaluate(json, job, process, "oneshot", null, ws.driftTrials(),
-          ws.driftTolerance());
+          ws.driftTolerance(), List.of());
       CompletableFuture<HarnessSession.Finished> done = new CompletableFuture<>();
       ActorRef<HarnessSession.Finished> sink = local.system().systemActorOf(
           Behaviors.receive(HarnessSession.Finished.class).onAnyMessage(f -> {

@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import kernelfarm.protocol.Backend;
 import kernelfarm.worker.WorkerSettings;
+import kernelfarm.worker.device.CorePlan;
 import kernelfarm.worker.device.Device;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,9 +43,11 @@ public final class HarnessLauncher {
   private final Sandbox sandbox;
   private final ObjectMapper json;
   private final String toolchain;
+  private final CorePlan cores;
 
   private HarnessLauncher(WorkerSettings settings, HarnessInstall harness, Sandbox sandbox, ObjectMapper json,
-      String toolchain) {
+      String toolchain, CorePlan cores) {
+    this.cores = cores;
     this.settings = settings;
     this.harness = harness;
     this.sandbox = sandbox;
@@ -60,7 +63,12 @@ public final class HarnessLauncher {
     return toolchain;
   }
 
+  /** Without core planning: for tools that start their own processes (benchmarks, the probe). */
   public static HarnessLauncher create(WorkerSettings settings, ObjectMapper json) {
+    return create(settings, json, CorePlan.none());
+  }
+
+  public static HarnessLauncher create(WorkerSettings settings, ObjectMapper json, CorePlan cores) {
     HarnessInstall harness = HarnessInstall.extract(settings.workDir());
     Interpreter interpreter = probe(settings, json);
     if (!interpreter.missing().isEmpty()) {
@@ -75,7 +83,7 @@ public final class HarnessLauncher {
     if (sandbox.mode() != Sandbox.Mode.NONE && !sandbox.gaps().isEmpty()) {
       log.atWarn().addKeyValue("gaps", sandbox.gaps()).log("the sandbox is weaker than it should be");
     }
-    HarnessLauncher launcher = new HarnessLauncher(settings, harness, sandbox, json, interpreter.toolchain());
+    HarnessLauncher launcher = new HarnessLauncher(settings, harness, sandbox, json, interpreter.toolchain(), cores);
     launcher.scheduleSweeps();
     return launcher;
   }
@@ -90,8 +98,13 @@ public final class HarnessLauncher {
         LocalDateTime.now().format(STAMP) + "-" + role.name().toLowerCase() + "-" + UUID.randomUUID().toString()
             .substring(0, 8));
     Path scratch = run.resolve("scratch");
+    Map<String, String> host = new java.util.HashMap<>(System.getenv());
     SandboxEnvironment environment = SandboxEnvironment.of(role, backend, device, settings, harness.root(), scratch,
-        sandbox, System.getenv());
+        sandbox, host);
+    if (cores.active()) {
+      // Until it is handed a candidate to time, a process (and everything it starts) stays off the timed cores.
+      environment = environment.with("KFARM_CPUS", CorePlan.format(cores.shared()));
+    }
     return HarnessProcess.start(environment, run, scratch, json, settings.logBytes());
   }
 
@@ -105,6 +118,11 @@ public final class HarnessLauncher {
 
   public ObjectMapper json() {
     return json;
+  }
+
+  /** Which cores time what on this host. */
+  public CorePlan cores() {
+    return cores;
   }
 
   public Sandbox sandbox() {

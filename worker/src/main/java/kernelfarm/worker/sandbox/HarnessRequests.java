@@ -12,6 +12,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import kernelfarm.protocol.Candidate;
@@ -58,8 +59,9 @@ public final class HarnessRequests {
   }
 
   /** {@code mode} is "evaluate" (after a compile process built everything) or "oneshot" (build and evaluate). */
+  /** {@code cpus}: the cores the evaluation is timed on (its device's own), or empty to leave it where it is. */
   public static String evaluate(ObjectMapper json, Job job, HarnessProcess process, String mode,
-      Stats referenceTiming, int driftTrials, double driftTolerance) {
+      Stats referenceTiming, int driftTrials, double driftTolerance, List<Integer> cpus) {
     Path scratch = stageSources(job, process);
     if (mode.equals("evaluate")) {
       CompileCache.link(job.buildDir(), scratch.resolve("build"), process.uid());
@@ -75,6 +77,9 @@ public final class HarnessRequests {
     request.put("require_custom_kernel", s.requireCustomKernel());
     request.put("drift_trials", driftTrials);
     request.put("drift_tolerance", driftTolerance);
+    if (!cpus.isEmpty()) {
+      request.put("cpus", cpus);
+    }
     if (referenceTiming != null) {
       Map<String, Object> cached = new LinkedHashMap<>();
       cached.put("medianMs", referenceTiming.medianMs());
@@ -83,7 +88,7 @@ public final class HarnessRequests {
       cached.put("minMs", referenceTiming.minMs());
       cached.put("maxMs", referenceTiming.maxMs());
       cached.put("trials", referenceTiming.trials());
-      cached.put("streamMedianMs", referenceTiming.streamMedianMs());
+      cached.put("syncMedianMs", referenceTiming.syncMedianMs());
       request.put("reference_timing", cached);
     }
     return write(json, request);

@@ -23,6 +23,13 @@ public record SandboxEnvironment(List<String> command, Map<String, String> envir
     environment = Map.copyOf(environment);
   }
 
+  /** The same process with one more environment variable. */
+  public SandboxEnvironment with(String name, String value) {
+    Map<String, String> more = new LinkedHashMap<>(environment);
+    more.put(name, value);
+    return new SandboxEnvironment(command, more, uid);
+  }
+
   /** Compile processes see no GPU; evaluation processes see exactly their own device. */
   public enum Role {
     COMPILE, EVALUATE;
