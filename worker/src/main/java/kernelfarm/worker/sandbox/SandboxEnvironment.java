@@ -70,6 +70,9 @@ public record SandboxEnvironment(List<String> command, Map<String, String> envir
     env.put("TORCH_EXTENSIONS_DIR", scratch.resolve("torch_extensions").toString());
     env.put("TRITON_CACHE_DIR", scratch.resolve("triton").toString());
     env.put("MAX_JOBS", Integer.toString(settings.compileJobs()));
+    // torch.compile builds in this process instead of a pool of worker processes, which would outlive the call
+    // and read as the candidate's background work.
+    env.put("TORCHINDUCTOR_COMPILE_THREADS", "1");
     // Multicast over NVLink can take a shared host's GPUs down; it stays off in everything we start.
     env.put("NCCL_NVLS_ENABLE", "0");
     env.put("TORCH_SYMM_MEM_DISABLE_MULTICAST", "1");
