@@ -53,6 +53,7 @@ class Request:
     drift_trials: int = 10
     drift_tolerance: float = 0.05
     cpus: Optional[List[int]] = None
+    kernelbench_rules: str = "v0.1"
     extra: Dict[str, Any] = field(default_factory=dict)
 
     @staticmethod

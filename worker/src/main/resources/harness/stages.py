@@ -77,6 +77,10 @@ class Evaluation:
         self.in_candidate = False
         self.thread_baseline: set = set()
         self.candidate_flags: Dict[str, str] = {}
+        self.deferred: Dict[str, str] = {}
+        self.kernelbench_only = False
+        self.kernelbench: Dict[str, Any] = {"rules": request.kernelbench_rules, "compiled": False,
+                                            "correct": False}
 
     # ---------------------------------------------------------------- driver
     def run(self) -> Dict[str, Any]:
@@ -85,16 +89,46 @@ class Evaluation:
             self._static()
             self._load()
             self._correctness()
+            self._raise_deferred()
             self._anticheat()
+            self._raise_deferred()
             self._timing()
+            self._raise_deferred()
             if any(outcome == "FAILED" for outcome, _ in self.checks.values()):
                 status = "REJECTED"
         except Decided as decided:
             status, error = decided.status, decided.error
+            if status == "REJECTED" and self.kernelbench.get("correct") and self.timing is None:
+                self._time_for_kernelbench()
         finally:
             self._close_stage()
             self.recorder.uninstall()
         return self._verdict(status, error)
+
+    def _defer(self, name: str, detail: str) -> None:
+        """A rejection that waits until the stage ends, so KernelBench's answer (which knows no anti-cheat
+        checks) can still be computed from the remaining trials."""
+        if name not in self.deferred:
+            self.deferred[name] = detail
+
+    def _raise_deferred(self) -> None:
+        if self.deferred:
+            for name, detail in self.deferred.items():
+                self._check(name, "FAILED", detail)
+            raise Decided("REJECTED", None)
+
+    def _time_for_kernelbench(self) -> None:
+        """KernelBench would time a candidate our checks rejected: so do we, for its answer only."""
+        stage = self.stage
+        self.kernelbench_only = True  # the checks already decided; here only the clock matters
+        try:
+            self._timing()
+        except Decided:
+            pass
+        finally:
+            self.kernelbench_only = False
+        self._close_stage()
+        self.stage = stage
 
     def _enter(self, stage: str) -> None:
         self._close_stage()
@@ -150,6 +184,7 @@ class Evaluation:
         module = self._run_candidate(
             lambda: import_file(self.req.candidate_path, "kfarm_candidate_" + self.uid), "import")
         self.candidate_module = module
+        self.kernelbench["compiled"] = True
         copied = getattr(module, "Model", None)
         if isinstance(copied, type) and copied is not self.Model:
             # A copy of the reference inside the candidate counts as calling the reference.
@@ -181,9 +216,10 @@ class Evaluation:
         self.first_trial: Optional[Dict[str, Any]] = None
         self.reference_outputs: List[List[Any]] = []
         ref_mutates = ref_aliases = False
-        passed = 0
+        passed = kb_passed = 0
         max_abs = max_rel = 0.0
         mismatch = None
+        self.kernelbench["trials"] = len(seeds)
         for t, trial_seed in enumerate(seeds):
             inputs = self._inputs(trial_seed)
             pristine = compare.fingerprint(inputs)
@@ -206,30 +242,35 @@ class Evaluation:
             at_return = compare.fingerprint(outs)
             self._sync()
             if not compare.same_fingerprint(at_return, compare.fingerprint(outs)):
-                self._reject("stream_sync", f"trial {t}: the output was still being written after "
+                self._defer("stream_sync", f"trial {t}: the output was still being written after "
                              "forward returned (work on another stream or thread that the current "
                              "stream does not wait for); a consumer would read garbage")
             if not ref_mutates and not compare.same_fingerprint(compare.fingerprint(cand_in), pristine):
-                self._reject("input_mutation", f"trial {t}: the candidate modified its input "
+                self._defer("input_mutation", f"trial {t}: the candidate modified its input "
                              "tensors in place; the reference leaves them untouched")
             if not ref_aliases and _any_overlap(outs, cand_in):
-                self._reject("output_aliasing", f"trial {t}: the output shares memory with an "
+                self._defer("output_aliasing", f"trial {t}: the output shares memory with an "
                              "input tensor; the reference returns fresh memory")
             if previous is not None and not compare.same_fingerprint(
                     compare.fingerprint(previous["outs"]), previous["print"]):
-                self._reject("result_reuse", f"trial {t}: calling forward again changed the output "
+                self._defer("result_reuse", f"trial {t}: calling forward again changed the output "
                              f"returned in trial {t - 1}: the candidate reuses one output buffer "
                              "across calls")
             result = compare.compare(ref_out, outs, req.atol, req.rtol)
+            kb_atol, kb_rtol = _kernelbench_tolerance(req.kernelbench_rules, ref_out, req)
+            self.kernelbench.update({"atol": kb_atol, "rtol": kb_rtol})
+            if (result.ok if (kb_atol, kb_rtol) == (req.atol, req.rtol)
+                    else compare.compare(ref_out, outs, kb_atol, kb_rtol).ok):
+                kb_passed += 1
             if not result.ok:
                 # Sampled alike, so samples of every earlier trial's reference stand in for the whole.
                 seen, mine = _small_view(outs), _small_view(ref_out)
                 for j, earlier in enumerate(self.reference_outputs):
                     if compare.compare(earlier, seen, req.atol, req.rtol).ok \
                             and not compare.compare(earlier, mine, req.atol, req.rtol).ok:
-                        self._reject("result_reuse", f"trial {t} returned the result of trial {j}: "
-                                     "the output is stale when inputs change or move (a captured CUDA "
-                                     "graph, cached pointers or a result cache)")
+                        self._defer("result_reuse", f"trial {t} returned the result of trial {j}: "
+                                    "the output is stale when inputs change or move (a captured CUDA "
+                                    "graph, cached pointers or a result cache)")
                 if mismatch is None:
                     mismatch = result.mismatch.as_dict(t) if result.mismatch else None
             else:
@@ -243,14 +284,19 @@ class Evaluation:
             previous = trial
         # The anti-cheat stage works on the last trial, the one still alive.
         self.first_trial = previous
-        self._check("input_mutation", "PASSED", "inputs unchanged after every call"
-                    + (" (the reference itself mutates them)" if ref_mutates else ""))
-        self._check("output_aliasing", "PASSED", "outputs never share memory with inputs"
-                    if not ref_aliases else "the reference's output aliases its input too")
-        self._check("stream_sync", "PASSED", "outputs complete when forward returns")
+        self.kernelbench.update({"trialsPassed": kb_passed, "correct": kb_passed == len(seeds)})
+        if "input_mutation" not in self.deferred:
+            self._check("input_mutation", "PASSED", "inputs unchanged after every call"
+                        + (" (the reference itself mutates them)" if ref_mutates else ""))
+        if "output_aliasing" not in self.deferred:
+            self._check("output_aliasing", "PASSED", "outputs never share memory with inputs"
+                        if not ref_aliases else "the reference's output aliases its input too")
+        if "stream_sync" not in self.deferred:
+            self._check("stream_sync", "PASSED", "outputs complete when forward returns")
         self.correctness = {"trials": len(seeds), "passed": passed, "maxAbsError": max_abs,
                             "maxRelError": max_rel, "atol": req.atol, "rtol": req.rtol,
                             "firstMismatch": mismatch, "degenerate": None}
+        self._raise_deferred()  # a cheat caught on the way outranks the wrong answer it led to
         if passed < len(seeds):
             raise Decided("INCORRECT", None)
 
@@ -605,6 +651,8 @@ class Evaluation:
         return result
 
     def _after_candidate(self, phase: str) -> None:
+        if self.kernelbench_only:
+            return
         changed = self.integrity.violations() if hasattr(self, "integrity") else []
         if changed:
             self.integrity.restore()
@@ -614,9 +662,10 @@ class Evaluation:
         if flags != self.flags:
             lowered = _downgrades(flags)
             if lowered:
-                _set_flags(DEFAULT_FLAGS)
-                self._reject("precision", f"during {phase} the candidate lowered fp32 precision below "
-                             f"PyTorch's defaults {lowered}: a precision downgrade, not a faster kernel")
+                # Rejected when the stage ends; until then the candidate keeps its flags (as it would under
+                # KernelBench) and the reference keeps PyTorch's defaults.
+                self._defer("precision", f"during {phase} the candidate lowered fp32 precision below "
+                            f"PyTorch's defaults {lowered}: a precision downgrade, not a faster kernel")
             # Other flags (cudnn.benchmark, stricter settings) are the candidate's own business; the reference
             # keeps running with the defaults.
             self.flags = flags
@@ -741,8 +790,27 @@ class Evaluation:
             "device": None, "logs": self.logs, "error": error,
             "devicePoisoned": self.device_poisoned,
         }
+        verdict["kernelbench"] = self._kernelbench_verdict(status)
         verdict["summary"] = summary.for_verdict(verdict)
         return verdict
+
+    def _kernelbench_verdict(self, status: str) -> Dict[str, Any]:
+        kb = dict(self.kernelbench)
+        if status == "COMPILE_ERROR":
+            kb["compiled"] = False
+        kb["correct"] = bool(kb.get("correct")) and status not in ("COMPILE_ERROR", "RUNTIME_ERROR",
+                                                                    "TIMEOUT")
+        kb["speedup"] = self.timing.get("speedup") if self.timing and kb["correct"] else None
+        differences: List[str] = []
+        if kb["correct"] and status != "CORRECT":
+            differences = [f"{name}: {detail}" for name, (outcome, detail) in self.checks.items()
+                           if outcome == "FAILED"] or [f"the strict status is {status}"]
+        elif not kb["correct"] and status == "CORRECT":
+            differences = [f"KernelBench {kb['rules']} tolerances (atol={kb.get('atol')}, "
+                           f"rtol={kb.get('rtol')}) fail {kb.get('trials', 0) - kb.get('trialsPassed', 0)} "
+                           f"trial(s) that atol={self.req.atol}, rtol={self.req.rtol} pass"]
+        kb["differences"] = differences
+        return kb
 
 
 def compile_candidate(request: Request, on_stage: Callable[[str], None]) -> Dict[str, Any]:
@@ -844,9 +912,23 @@ def _compile_error(request: Request, started: float, error: str,
                "correctness": None, "timing": None, "checks": checks,
                "customKernel": {"used": False, "kind": "none", "builds": builds,
                                 "kernelsLaunched": [], "callsReference": False} if builds else None,
-               "environment": None, "device": None, "logs": logs or [], "error": error}
+               "environment": None, "device": None, "logs": logs or [], "error": error,
+               "kernelbench": {"rules": request.kernelbench_rules, "compiled": False, "correct": False,
+                               "differences": []}}
     verdict["summary"] = summary.for_verdict(verdict)
     return {"event": "result", "verdict": verdict}
+
+
+def _kernelbench_tolerance(rules: str, reference: Sequence[Any], req: Request) -> Tuple[float, float]:
+    """KernelBench's tolerances: v0.1 compares every output at 1e-2; main by precision (fp32 1e-4, half
+    precisions 1e-2), taking the widest where outputs differ."""
+    if rules != "main":
+        return 1e-2, 1e-2
+    widest = 1e-4
+    for t in reference:
+        if isinstance(t, torch.Tensor) and t.dtype in (torch.float16, torch.bfloat16):
+            widest = 1e-2
+    return widest, widest
 
 
 def _precision_flags() -> Dict[str, Any]:

@@ -1,5 +1,6 @@
 # kfarm-problem: matmul
 # kfarm-expect: REJECTED
+# kfarm-expect-kernelbench: correct
 # kfarm-expect-check: precision=FAILED
 # kfarm-note: Turns TF32 on for matmuls (a precision downgrade that makes fp32 GEMMs faster on GPUs).
 import torch

@@ -1,5 +1,6 @@
 # kfarm-problem: relu
 # kfarm-expect: REJECTED
+# kfarm-expect-kernelbench: correct
 # kfarm-expect-check: input_mutation=FAILED
 # kfarm-note: ReLU computed in place into the caller's input and returned.
 import torch

@@ -1,5 +1,6 @@
 # kfarm-problem: relu
 # kfarm-expect: REJECTED
+# kfarm-expect-kernelbench: incorrect
 # kfarm-expect-check: result_reuse=FAILED
 # kfarm-note: The CPU form of a captured CUDA graph: computes once, then replays the first result whatever the inputs.
 import torch

@@ -1,5 +1,6 @@
 # kfarm-problem: softmax_wide
 # kfarm-expect: REJECTED
+# kfarm-expect-kernelbench: correct
 # kfarm-expect-check: degenerate_output=FAILED
 # kfarm-note: Returns zeros, which pass allclose at atol=1e-2 because every softmax output is tiny here.
 import torch

@@ -1,5 +1,6 @@
 # kfarm-problem: relu
 # kfarm-expect: COMPILE_ERROR
+# kfarm-expect-kernelbench: not-compiled
 # kfarm-note: A C++ type error, not caught: the compiler's own lines must reach the summary.
 import torch
 import torch.nn as nn

@@ -1,5 +1,6 @@
 # kfarm-problem: relu
 # kfarm-expect: INCORRECT
+# kfarm-expect-kernelbench: incorrect
 # kfarm-note: Leaky where it should not be: the verdict must name the first mismatch with its values.
 import torch
 import torch.nn as nn

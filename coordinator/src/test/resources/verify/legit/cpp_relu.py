@@ -1,6 +1,7 @@
 # kfarm-problem: relu
 # kfarm-require-custom-kernel: true
 # kfarm-expect: CORRECT
+# kfarm-expect-kernelbench: correct
 # kfarm-expect-check: custom_kernel=PASSED
 # kfarm-expect-check: decoy_kernel=PASSED
 # kfarm-note: A real C++ kernel, built lazily in the constructor, under a campaign that demands custom kernels.

@@ -1,5 +1,6 @@
 # kfarm-problem: scaled_linear
 # kfarm-expect: CORRECT
+# kfarm-expect-kernelbench: correct
 # kfarm-expect-check: calls_reference=PASSED
 # kfarm-note: Folds the scale into one addmm; its weights come from the same seeded constructor as the reference.
 import torch

@@ -1,5 +1,6 @@
 # kfarm-problem: relu
 # kfarm-expect: CORRECT
+# kfarm-expect-kernelbench: correct
 # kfarm-note: Answers wrongly if it can see any secret of the worker's environment (tests set KFARM_LLM_API_KEY).
 import os
 

@@ -1,5 +1,6 @@
 # kfarm-problem: softmax_wide
 # kfarm-expect: CORRECT
+# kfarm-expect-kernelbench: correct
 # kfarm-expect-check: degenerate_output=PASSED
 # kfarm-note: A real softmax on a degenerate problem: passes the extra input distributions too.
 import torch

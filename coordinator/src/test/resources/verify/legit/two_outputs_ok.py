@@ -1,5 +1,6 @@
 # kfarm-problem: hardtanh_wide
 # kfarm-expect: CORRECT
+# kfarm-expect-kernelbench: correct
 # kfarm-expect-check: output_aliasing=PASSED
 # kfarm-expect-check: determinism=PASSED
 # kfarm-note: A correct clamp into fresh memory: no false positive from the aliasing check.

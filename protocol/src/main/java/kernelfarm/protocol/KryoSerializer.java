@@ -74,6 +74,7 @@ public final class KryoSerializer extends SerializerWithStringManifest {
       Environment.class, 57,
       DeviceRef.class, 58,
       Isolation.class, 59,
+      KernelBenchVerdict.class, 60,
       // JDK types. Our records hold List.copyOf and friends, whose class depends on the size and the JDK. Where
       // two samples share a class (List.of() and List.of(1, 2, 3) on JDK 17), Kryo writes the later id and
       // reads both, so JDKs that split them differently still understand each other.

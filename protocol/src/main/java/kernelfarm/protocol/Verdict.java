@@ -27,6 +27,7 @@ import java.util.Optional;
  * @param device null until the worker fills it in
  * @param summary LLM-ready: the compiler lines that matter, the first mismatch, timings, what to try
  * @param logs names of the log files kept on the worker
+ * @param kernelbench what KernelBench's own eval would decide; null from a harness that did not say
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record Verdict(
@@ -42,7 +43,8 @@ public record Verdict(
     Environment environment,
     DeviceRef device,
     String summary,
-    List<String> logs)
+    List<String> logs,
+    KernelBenchVerdict kernelbench)
     implements CborSerializable {
   public Verdict {
     Require.nonNull(candidateId, "candidateId");
@@ -53,6 +55,14 @@ public record Verdict(
     checks = Require.copyOrEmpty(checks);
     Require.nonNull(summary, "summary");
     logs = Require.copyOrEmpty(logs);
+  }
+
+  /** A verdict without KernelBench's answer (made by the worker itself, or by a test). */
+  public Verdict(CandidateId candidateId, String problemId, Status status, String stage,
+      Map<String, Double> stageMillis, Correctness correctness, Timing timing, List<Check> checks,
+      CustomKernel customKernel, Environment environment, DeviceRef device, String summary, List<String> logs) {
+    this(candidateId, problemId, status, stage, stageMillis, correctness, timing, checks, customKernel, environment,
+        device, summary, logs, null);
   }
 
   /** Whether the candidate passed every stage; only then does its timing count. */
@@ -68,6 +78,6 @@ public record Verdict(
   /** The same verdict, said to come from this device; the harness cannot know the node it runs on. */
   public Verdict withDevice(DeviceRef device) {
     return new Verdict(candidateId, problemId, status, stage, stageMillis, correctness, timing, checks,
-        customKernel, environment, device, summary, logs);
+        customKernel, environment, device, summary, logs, kernelbench);
   }
 }

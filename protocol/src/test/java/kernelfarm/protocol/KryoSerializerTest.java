@@ -54,6 +54,7 @@ class KryoSerializerTest {
         Map.entry(57, "kernelfarm.protocol.Environment"),
         Map.entry(58, "kernelfarm.protocol.DeviceRef"),
         Map.entry(59, "kernelfarm.protocol.Isolation"),
+        Map.entry(60, "kernelfarm.protocol.KernelBenchVerdict"),
         Map.entry(80, "org.apache.pekko.actor.typed.ActorRef"),
         Map.entry(81, "java.time.Duration"),
         Map.entry(82, "java.util.ImmutableCollections$ListN"),

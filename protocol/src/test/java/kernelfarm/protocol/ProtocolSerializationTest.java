@@ -173,6 +173,9 @@ class ProtocolSerializationTest {
     samples.add(compileError);
     samples.add(correct.correctness());
     samples.add(correct.environment().isolation());
+    samples.add(new KernelBenchVerdict("v0.1", true, true, 5, 5, 0.01, 0.01, 1.84, List.of()));
+    samples.add(new KernelBenchVerdict("main", true, true, 5, 5, 1e-4, 1e-4, 3.2,
+        List.of("input_mutation: trial 0: the candidate modified its input tensors in place")));
     samples.add(new Mismatch(2, "value", List.of(0L, 3L, 17L), "0.25", "0.31"));
     samples.add(new Mismatch(0, "shape", null, "torch.Size([16, 64])", "torch.Size([64, 16])"));
     samples.add(correct.correctness().degenerate());

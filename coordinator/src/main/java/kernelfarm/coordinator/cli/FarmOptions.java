@@ -36,6 +36,11 @@ final class FarmOptions {
   @Option(names = "--seed", defaultValue = "42", description = "seed (default: ${DEFAULT-VALUE})")
   long seed;
 
+  @Option(names = "--kernelbench-rules", defaultValue = "v0.1", description = "the KernelBench rules each "
+      + "verdict's kernelbench answer follows: v0.1 (fp32 atol = rtol = 1e-2) or main (fp32 1e-4) "
+      + "(default: ${DEFAULT-VALUE})")
+  String kernelbenchRules;
+
   @Option(names = "--python", description = "interpreter with torch (kernelfarm.worker.python, KFARM_PYTHON)")
   String python;
 
@@ -75,7 +80,8 @@ final class FarmOptions {
   }
 
   VerifySettings verifySettings() {
-    return new VerifySettings(trials, atol, rtol, warmup, timingTrials, true, requireCustomKernel, seed);
+    return new VerifySettings(trials, atol, rtol, warmup, timingTrials, true, requireCustomKernel, seed,
+        kernelbenchRules);
   }
 
   /** The backend for a candidate: its own header wins, then --backend, then what the devices can run. */

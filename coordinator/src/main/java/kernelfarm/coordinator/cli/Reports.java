@@ -16,6 +16,7 @@ import java.util.regex.Pattern;
 import kernelfarm.protocol.Check;
 import kernelfarm.protocol.CheckOutcome;
 import kernelfarm.protocol.Problem;
+import kernelfarm.protocol.KernelBenchVerdict;
 import kernelfarm.protocol.Status;
 import kernelfarm.protocol.Verdict;
 
@@ -37,6 +38,12 @@ final class Reports {
       if (c.outcome() == CheckOutcome.FAILED || c.outcome() == CheckOutcome.FLAGGED) {
         out.printf("    %-8s %-20s %s%n", c.outcome(), c.name(), c.detail());
       }
+    }
+    KernelBenchVerdict kb = v.kernelbench();
+    if (kb != null) {
+      out.printf("  KernelBench %s: %s%s%n", kb.rules(), !kb.compiled() ? "not compiled" : kb.correct()
+          ? "correct" + (kb.speedup() != null ? String.format(", %.2fx", kb.speedup()) : "") : "incorrect",
+          kb.differences().isEmpty() ? "" : "; differs: " + String.join("; ", kb.differences()));
     }
     if (!v.logs().isEmpty()) {
       out.println("  logs: " + String.join(" ", v.logs()));
@@ -63,7 +70,8 @@ final class Reports {
    * KernelBench's eval_results.json: per problem id (the number, as a string), a list of samples with
    * {@code compiled}, {@code correctness}, {@code runtime} (candidate mean, ms), {@code runtime_stats} and
    * {@code metadata}; plus the reference's runtime and the speedup, which KernelBench's analysis recomputes from
-   * its baseline files.
+   * its baseline files. {@code compiled}, {@code correctness} and the runtime are KernelBench's own answer (the
+   * verdict's {@code kernelbench}); the strict status and the checks behind it go in {@code metadata}.
    */
   static void writeEvalResults(ObjectMapper json, Path file, List<Map.Entry<Problem, Verdict>> results) {
     Map<String, ArrayNode> byProblem = new TreeMap<>();
@@ -77,10 +85,16 @@ final class Reports {
       sample.put("sample_id", samples.size() - 1);
       sample.put("level", p.level());
       sample.put("problem_name", p.name());
-      sample.put("compiled", v.status() != Status.COMPILE_ERROR);
-      sample.put("correctness", v.status() == Status.CORRECT);
+      KernelBenchVerdict kb = v.kernelbench();
+      boolean kbCorrect = kb != null ? kb.correct() : v.correct();
+      sample.put("compiled", kb != null ? kb.compiled() : v.status() != Status.COMPILE_ERROR);
+      sample.put("correctness", kbCorrect);
       ObjectNode metadata = sample.putObject("metadata");
       metadata.put("status", v.status().name());
+      if (kb != null) {
+        metadata.put("kernelbench_rules", kb.rules());
+        kb.differences().forEach(d -> metadata.withArray("strict_differs").add(d));
+      }
       metadata.put("candidate_id", v.candidateId().value());
       metadata.put("hardware", v.environment() != null ? v.environment().device() : "");
       if (v.correctness() != null) {
@@ -91,7 +105,7 @@ final class Reports {
       if (v.status() != Status.CORRECT) {
         metadata.put("summary", v.summary());
       }
-      if (v.timing() != null && v.correct()) {
+      if (v.timing() != null && kbCorrect) {
         sample.put("runtime", v.timing().candidate().meanMs());
         ObjectNode stats = sample.putObject("runtime_stats");
         stats.put("mean", v.timing().candidate().meanMs());

@@ -113,12 +113,15 @@ final class VerifyCommand implements Callable<Integer> {
     }
     bar.finish();
     Reports.writeEvalResults(mapper, folder.resolve("eval_results.json"), results);
-    System.out.printf("%-36s %-13s %8s  %s%n", "candidate", "status", "speedup", "why");
+    System.out.printf("%-36s %-13s %8s %-18s  %s%n", "candidate", "status", "speedup", "kernelbench", "why");
+    Map<Boolean, Integer> kernelbenchCorrect = new java.util.HashMap<>();
     for (int i = 0; i < files.size(); i++) {
       Verdict v = results.get(i).getValue();
       String speedup = v.timing() != null && v.timing().speedup() != null && v.correct()
           ? String.format("%.2fx", v.timing().speedup()) : "-";
-      System.out.printf("%-36s %-13s %8s  %s%n", files.get(i).name(), v.status(), speedup, headline(v));
+      System.out.printf("%-36s %-13s %8s %-18s  %s%n", files.get(i).name(), v.status(), speedup,
+          kernelbench(v), headline(v));
+      kernelbenchCorrect.merge(v.kernelbench() != null && v.kernelbench().correct(), 1, Integer::sum);
     }
     Map<String, String> brokenProblems = new java.util.TreeMap<>();
     results.stream().filter(r -> r.getValue().stage().equals("problem"))
@@ -128,9 +131,25 @@ final class VerifyCommand implements Callable<Integer> {
     read.errors().forEach((path, error) -> System.out.printf("%-36s %-13s %8s  %s%n", path.getFileName(),
         "NOT_READ", "-", error));
     System.out.println("totals: " + counts + (read.errors().isEmpty() ? "" : ", not read: " + read.errors().size()));
+    System.out.printf("correct: %d strict, %d by KernelBench %s's rules%n", counts.getOrDefault(Status.CORRECT, 0),
+        kernelbenchCorrect.getOrDefault(true, 0), settings.kernelbenchRules());
     System.out.println("verdicts: " + verdicts + "\neval_results: " + folder.resolve("eval_results.json"));
     // Every readable candidate was judged; a file that could not be read still makes the run say so to scripts.
     return read.errors().isEmpty() ? 0 : 2;
+  }
+
+  /** KernelBench's answer in a few characters: correct and its speedup, or what it would say. */
+  private static String kernelbench(Verdict v) {
+    if (v.kernelbench() == null) {
+      return "-";
+    }
+    if (!v.kernelbench().compiled()) {
+      return "not compiled";
+    }
+    if (!v.kernelbench().correct()) {
+      return "incorrect";
+    }
+    return v.kernelbench().speedup() != null ? String.format("correct %.2fx", v.kernelbench().speedup()) : "correct";
   }
 
   /** The line of the summary that says why: the failed check, the mismatch, the compiler error, the timing. */

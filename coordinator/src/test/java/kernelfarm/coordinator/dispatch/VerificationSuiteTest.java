@@ -23,6 +23,7 @@ import kernelfarm.coordinator.problem.ProblemLibrary;
 import kernelfarm.protocol.Backend;
 import kernelfarm.protocol.Candidate;
 import kernelfarm.protocol.CheckOutcome;
+import kernelfarm.protocol.KernelBenchVerdict;
 import kernelfarm.protocol.Status;
 import kernelfarm.protocol.Verdict;
 import kernelfarm.protocol.VerifySettings;
@@ -121,6 +122,24 @@ class VerificationSuiteTest {
     }
     if (key.startsWith("legit/")) {
       assertTrue(v.checks().stream().noneMatch(c -> c.outcome() == CheckOutcome.FAILED), v.summary());
+    }
+    KernelBenchVerdict kb = v.kernelbench();
+    String expectKb = file.header("expect-kernelbench");
+    if (expectKb != null) {
+      assertNotNull(kb, key + ": every harness verdict carries KernelBench's answer");
+      assertEquals("v0.1", kb.rules());
+      assertEquals(expectKb, !kb.compiled() ? "not-compiled" : kb.correct() ? "correct" : "incorrect",
+          key + ": " + kb);
+    }
+    if (kb != null && kb.correct()) {
+      assertNotNull(kb.speedup(), key + ": KernelBench times what it calls correct, rejected or not: " + kb);
+      if (v.status() == Status.CORRECT) {
+        assertEquals(v.timing().speedup(), kb.speedup(), 1e-12, "one timing, two rule sets");
+        assertEquals(List.of(), kb.differences());
+      } else {
+        assertTrue(kb.differences().stream().anyMatch(d -> v.checks().stream().anyMatch(c -> c.outcome()
+            == CheckOutcome.FAILED && d.startsWith(c.name() + ":"))), key + ": the difference is named: " + kb);
+      }
     }
     assertEquals(16, v.checks().size(), "every check is listed, run or not");
     assertEquals(file.problem().id(), v.problemId());

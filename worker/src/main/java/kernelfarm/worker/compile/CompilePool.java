@@ -200,6 +200,6 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
     }
     return new Verdict(compile.candidate().id(), compile.problem().id(), error.status(), error.stage(),
         error.stageMillis(), error.correctness(), error.timing(), error.checks(), error.customKernel(),
-        error.environment(), error.device(), error.summary(), error.logs());
+        error.environment(), error.device(), error.summary(), error.logs(), error.kernelbench());
   }
 }

@@ -75,6 +75,7 @@ public final class HarnessRequests {
     request.put("timing_trials", s.timingTrials());
     request.put("flush_l2", s.flushL2());
     request.put("require_custom_kernel", s.requireCustomKernel());
+    request.put("kernelbench_rules", s.kernelbenchRules());
     request.put("drift_trials", driftTrials);
     request.put("drift_tolerance", driftTolerance);
     if (!cpus.isEmpty()) {

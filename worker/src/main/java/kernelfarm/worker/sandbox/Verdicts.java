@@ -134,7 +134,7 @@ public final class Verdicts {
       }
       return new Verdict(parsed.candidateId(), parsed.problemId(), parsed.status(), parsed.stage(),
           parsed.stageMillis(), parsed.correctness(), parsed.timing(), parsed.checks(), parsed.customKernel(),
-          parsed.environment(), parsed.device(), parsed.summary(), logs);
+          parsed.environment(), parsed.device(), parsed.summary(), logs, parsed.kernelbench());
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("the harness wrote a verdict this worker cannot read: " + e.getMessage(), e);
     }
