@@ -8,6 +8,7 @@
 #   sweep: every level-1 reference as its own candidate, plus reference timings vs KernelBench's H100_Modal
 #   suite: the hand-written CUDA candidates and the CUDA adversarial suite
 #   campaign: the closed loop on 3 level-1 problems, the LLM replayed from bench/replay/cuda-level1
+#   fidelity: `kfarm bench timing-fidelity`, references from us to tens of ms, quiet vs the farm alone and loaded
 #   hostile: the sandbox-escape candidates (coordinator's verify/hostile) on the GPU between honest ones, then a look
 #     at the host for anything that escaped
 set -uo pipefail
@@ -67,6 +68,10 @@ case "$step" in
     $kfarm campaign --problems "$kb/level1.jsonl" --only 19_ReLU,21_Sigmoid,88_MinGPTNewGelu \
       --replay bench/replay/cuda-level1 --name gpu-campaign --branches 1 --rounds 3 --budget PT8M \
       --out "$OUT/campaign" 2>&1 | tee "$OUT/campaign.log" | grep -v '^\[' | tail -n 20
+    ;;
+  fidelity)
+    $kfarm bench timing-fidelity --load-problems "$kb/level1.jsonl" --load-candidates bench/corpus/cuda-throughput \
+      --out "$OUT/fidelity" 2>&1 | tee "$OUT/fidelity.log" | grep -v '^\[' | tail -n 40
     ;;
   hostile)
     rm -rf /tmp/hostile && mkdir -p /tmp/hostile

@@ -25,7 +25,13 @@ import kernelfarm.protocol.Candidate;
 import kernelfarm.protocol.Problem;
 import kernelfarm.protocol.Verdict;
 import kernelfarm.protocol.VerifySettings;
+import kernelfarm.protocol.Backend;
+import kernelfarm.worker.WorkerSettings;
+import kernelfarm.worker.device.Device;
 import kernelfarm.worker.device.DeviceInventory;
+import kernelfarm.worker.sandbox.Sandbox;
+import kernelfarm.worker.sandbox.SandboxEnvironment;
+import kernelfarm.worker.sandbox.SandboxEnvironment.Role;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -179,10 +185,18 @@ final class TimingFidelityBench implements Callable<Integer> {
     try (InputStream in = getClass().getResourceAsStream("/bench/quiet_kernelbench.py")) {
       Files.write(script, in.readAllBytes());
     }
-    String python = config.getString("kernelfarm.worker.python");
+    WorkerSettings settings = farm.workerSettings(config);
+    Device device = DeviceInventory.discover(settings.devices()).get(0);
+    // The harness's own environment (interpreter on its PATH, its one device), without the sandbox: this
+    // process runs only our measuring code.
+    SandboxEnvironment environment = SandboxEnvironment.of(Role.EVALUATE, device.gpu() ? Backend.CUDA
+        : Backend.CPU, device, settings, jsonl.getParent(), jsonl.getParent(), Sandbox.none(), System.getenv());
     List<String> names = set.stream().map(Reference::name).toList();
-    Process p = new ProcessBuilder(python, script.toString(), jsonl.toString(), String.join(",", names),
-        Integer.toString(trials)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    ProcessBuilder builder = new ProcessBuilder("env", settings.python(), script.toString(), jsonl.toString(),
+        String.join(",", names), Integer.toString(trials)).redirectError(ProcessBuilder.Redirect.INHERIT);
+    builder.environment().clear();
+    builder.environment().putAll(environment.environment());
+    Process p = builder.start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) {
       throw new IllegalStateException("the quiet KernelBench-method pass failed (exit " + p.exitValue() + ")");
@@ -215,7 +229,9 @@ final class TimingFidelityBench implements Callable<Integer> {
       }
       medians.put(name, v.timing().reference().medianMs());
     });
-    load.forEach(CompletableFuture::join);
+    // The load is left to the farm's close: its verdicts are not the point, only that it ran meanwhile.
+    System.err.printf("timing-fidelity: %s done; load still in flight: %d of %d%n", pass,
+        load.stream().filter(f -> !f.isDone()).count(), load.size());
     return medians;
   }
 
