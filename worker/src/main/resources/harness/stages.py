@@ -207,7 +207,8 @@ class Evaluation:
         self._enter("correctness")
         req = self.req
         torch.manual_seed(req.seed)
-        seeds = [int(torch.randint(0, 2 ** 31 - 1, (1,)).item())
+        # KernelBench's own draw of the trial seeds (run_and_check_correctness), value for value.
+        seeds = [int(torch.randint(0, 2 ** 32 - 1, (1,)).item())
                  for _ in range(req.correctness_trials)]
         # Only the previous trial stays alive: enough for fresh addresses in every trial (a result
         # cached by pointer or a graph captured on trial 0 goes stale on trial 1) at a bounded cost in
@@ -800,7 +801,9 @@ class Evaluation:
             kb["compiled"] = False
         kb["correct"] = bool(kb.get("correct")) and status not in ("COMPILE_ERROR", "RUNTIME_ERROR",
                                                                     "TIMEOUT")
-        kb["speedup"] = self.timing.get("speedup") if self.timing and kb["correct"] else None
+        # KernelBench reports mean runtimes and divides them; the strict speedup uses medians.
+        kb["speedup"] = (self.timing["reference"]["meanMs"] / self.timing["candidate"]["meanMs"]
+                         if self.timing and kb["correct"] and self.timing["candidate"]["meanMs"] > 0 else None)
         differences: List[str] = []
         if kb["correct"] and status != "CORRECT":
             differences = [f"{name}: {detail}" for name, (outcome, detail) in self.checks.items()
