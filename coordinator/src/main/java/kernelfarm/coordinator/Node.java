@@ -98,7 +98,7 @@ public final class Node implements AutoCloseable {
         SearchServices services = new SearchServices(clients(deps, json(system)),
             PromptTemplates.load(Path.of(config.getString("kernelfarm.coordinator.prompts"))), dispatcher,
             deps.clock(), SearchServices.Settings.from(config));
-        Campaign.init(system, services);
+        Campaign.init(system, services, ProblemCoordinator.problems(system));
         ProblemCoordinator.init(system, services);
       }
       WorkerNode.Started worker = self.hasRole("worker") ? WorkerNode.init(system, workerSettings, dispatcher) : null;
