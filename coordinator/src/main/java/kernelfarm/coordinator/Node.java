@@ -3,6 +3,7 @@ package kernelfarm.coordinator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import java.net.InetSocketAddress;
 import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -19,10 +20,15 @@ import kernelfarm.coordinator.campaign.CampaignSpec;
 import kernelfarm.coordinator.campaign.ProblemResult;
 import kernelfarm.coordinator.campaign.SearchServices;
 import kernelfarm.coordinator.dispatch.Dispatcher;
+import kernelfarm.coordinator.http.ApiServer;
 import kernelfarm.coordinator.llm.LlmClient;
 import kernelfarm.coordinator.llm.LlmEndpoint;
 import kernelfarm.coordinator.problem.ProblemCoordinator;
 import kernelfarm.coordinator.prompt.PromptTemplates;
+import kernelfarm.coordinator.service.CampaignService;
+import kernelfarm.coordinator.view.ViewDatabase;
+import kernelfarm.coordinator.view.ViewProjection;
+import kernelfarm.coordinator.view.ViewQueries;
 import kernelfarm.protocol.DispatcherProtocol;
 import kernelfarm.protocol.Problem;
 import kernelfarm.worker.WorkerNode;
@@ -60,12 +66,16 @@ public final class Node implements AutoCloseable {
   private final ActorSystem<Void> system;
   private final ActorRef<DispatcherProtocol.Command> dispatcher;
   private final WorkerNode.Started worker;
+  private final CampaignService service;
+  private final InetSocketAddress http;
 
   private Node(ActorSystem<Void> system, ActorRef<DispatcherProtocol.Command> dispatcher,
-      WorkerNode.Started worker) {
+      WorkerNode.Started worker, CampaignService service, InetSocketAddress http) {
     this.system = system;
     this.dispatcher = dispatcher;
     this.worker = worker;
+    this.service = service;
+    this.http = http;
   }
 
   /** The node config: {@code node.conf} (cluster, journal) with the store filled in from kernelfarm.store. */
@@ -75,10 +85,12 @@ public final class Node implements AutoCloseable {
 
   /**
    * Starts a node and, when the config names no seed nodes and {@code joinSelf} is set, makes it a one-node
-   * cluster. Blocks until the journal's tables exist.
+   * cluster. Blocks until the journal's tables exist. A coordinator node also creates the read tables, runs its
+   * share of the read-side projections and, unless kernelfarm.coordinator.http.enabled is off, serves the HTTP API.
    */
   public static Node start(Config config, Deps deps, boolean joinSelf) {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "KernelFarm", config);
+    ViewDatabase view = null;
     try {
       Cluster cluster = Cluster.get(system);
       Member self = cluster.selfMember();
@@ -100,13 +112,30 @@ public final class Node implements AutoCloseable {
             deps.clock(), SearchServices.Settings.from(config));
         Campaign.init(system, services, ProblemCoordinator.problems(system));
         ProblemCoordinator.init(system, services);
+        view = ViewDatabase.open(config);
+        view.createSchema();
+        ViewDatabase opened = view;
+        system.getWhenTerminated().thenRun(opened::close);
+        ViewProjection.init(system, view, ViewProjection.Settings.from(config));
       }
+      ApiServer.Settings httpSettings = ApiServer.Settings.from(config);
+      CampaignService service = view == null ? null : new CampaignService(system, new ViewQueries(view, json(system)),
+          endpointNames(deps), httpSettings.askTimeout());
+      InetSocketAddress http = service != null && httpSettings.enabled()
+          ? ApiServer.start(system, service, httpSettings, System.out) : null;
       WorkerNode.Started worker = self.hasRole("worker") ? WorkerNode.init(system, workerSettings, dispatcher) : null;
-      return new Node(system, dispatcher, worker);
+      return new Node(system, dispatcher, worker, service, http);
     } catch (Exception e) {
+      if (view != null) {
+        view.close();
+      }
       system.terminate();
       throw e instanceof RuntimeException r ? r : new IllegalStateException("node start failed: " + e, e);
     }
+  }
+
+  private static java.util.Set<String> endpointNames(Deps deps) {
+    return deps.endpoints().stream().map(LlmEndpoint::name).collect(java.util.stream.Collectors.toSet());
   }
 
   private static Map<String, LlmClient> clients(Deps deps, ObjectMapper json) {
@@ -155,6 +184,16 @@ public final class Node implements AutoCloseable {
 
   public Optional<WorkerNode.Started> worker() {
     return Optional.ofNullable(worker);
+  }
+
+  /** The campaign service of a coordinator node; empty on a worker-only node. */
+  public Optional<CampaignService> service() {
+    return Optional.ofNullable(service);
+  }
+
+  /** Where the HTTP API listens; empty on a worker-only node or with the API off. */
+  public Optional<InetSocketAddress> httpAddress() {
+    return Optional.ofNullable(http);
   }
 
   public ObjectMapper json() {
