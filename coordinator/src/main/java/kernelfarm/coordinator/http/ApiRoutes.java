@@ -220,6 +220,14 @@ public final class ApiRoutes extends AllDirectives {
       };
       return errorResponse(status, s.errors());
     }
+    if (cause instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException) {
+      return errorResponse(StatusCodes.PAYLOAD_TOO_LARGE, List.of(new FieldError("body",
+          "is larger than " + maxBody + " bytes", "send a smaller body; a campaign spec is a few kilobytes")));
+    }
+    if (cause instanceof org.apache.pekko.http.scaladsl.model.IllegalRequestException bad) {
+      return errorResponse(StatusCodes.get(bad.status().intValue()), List.of(new FieldError("request",
+          bad.info().summary(), "correct the request (see GET /api/v1/openapi.json)")));
+    }
     LOG.atError().addKeyValue("error", cause.toString()).setCause(cause).log("HTTP API request failed");
     return errorResponse(StatusCodes.INTERNAL_SERVER_ERROR, List.of(new FieldError("server",
         "failed: " + cause.getClass().getSimpleName(), "retry; if it persists, the coordinator's log says why")));
