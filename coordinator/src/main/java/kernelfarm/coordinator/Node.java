@@ -26,6 +26,7 @@ import kernelfarm.coordinator.llm.LlmEndpoint;
 import kernelfarm.coordinator.problem.ProblemCoordinator;
 import kernelfarm.coordinator.prompt.PromptTemplates;
 import kernelfarm.coordinator.service.CampaignService;
+import kernelfarm.coordinator.store.JournalSchema;
 import kernelfarm.coordinator.view.ViewDatabase;
 import kernelfarm.coordinator.view.ViewProjection;
 import kernelfarm.coordinator.view.ViewQueries;
@@ -44,7 +45,6 @@ import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.typed.SingletonActor;
-import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
 
 /**
@@ -96,7 +96,8 @@ public final class Node implements AutoCloseable {
       Member self = cluster.selfMember();
       if (self.hasRole("coordinator")) {
         // Only coordinators persist; a worker-only node never opens the store.
-        SchemaUtils.createIfNotExists(system).toCompletableFuture().get(60, TimeUnit.SECONDS);
+        JournalSchema.createIfMissing(config.getString("kernelfarm.store.url"),
+            config.getString("kernelfarm.store.user"), config.getString("kernelfarm.store.password"));
       }
       if (joinSelf && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));

@@ -36,12 +36,19 @@ public record SearchServices(
    * @param historyMaxChars the most characters of a branch's prompt
    * @param resubmitEvery how often open candidates are offered to the Dispatcher again
    * @param startRetry how often a campaign re-sends Start to problems that have not finished
+   * @param snapshotEvery a problem's state is snapshotted every this many events
    */
-  public record Settings(int historyFullRounds, int historyMaxChars, Duration resubmitEvery, Duration startRetry) {
+  public record Settings(int historyFullRounds, int historyMaxChars, Duration resubmitEvery, Duration startRetry,
+      int snapshotEvery) {
     public static Settings from(Config config) {
       Config c = config.getConfig("kernelfarm.coordinator.search");
-      return new Settings(c.getInt("history-full-rounds"), c.getInt("history-max-chars"),
-          c.getDuration("resubmit-every"), c.getDuration("start-retry"));
+      Settings s = new Settings(c.getInt("history-full-rounds"), c.getInt("history-max-chars"),
+          c.getDuration("resubmit-every"), c.getDuration("start-retry"), c.getInt("snapshot-every"));
+      if (s.snapshotEvery < 1) {
+        throw new IllegalArgumentException("kernelfarm.coordinator.search.snapshot-every: must be at least 1, got "
+            + s.snapshotEvery + "; write e.g. 200");
+      }
+      return s;
     }
   }
 }

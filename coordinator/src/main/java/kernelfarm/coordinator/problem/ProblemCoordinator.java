@@ -32,6 +32,8 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.SnapshotAdapter;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
@@ -517,6 +519,71 @@ public final class ProblemCoordinator
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::run).build();
   }
+
+  /** Snapshots every {@code snapshot-every} events, keeping two; events stay for the read side. */
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(services.settings().snapshotEvery(), 2);
+  }
+
+  /**
+   * State is mutable, and a snapshot is serialized after the actor moves on: the adapter copies it into an
+   * immutable {@link Snapshot} on the actor's thread, and rebuilds State from one on recovery.
+   */
+  @Override
+  public SnapshotAdapter<State> snapshotAdapter() {
+    return new SnapshotAdapter<>() {
+      @Override
+      public Object toJournal(State state) {
+        return Snapshot.of(state);
+      }
+
+      @Override
+      public State fromJournal(Object from) {
+        return ((Snapshot) from).toState();
+      }
+    };
+  }
+
+  /** A problem's whole state, as snapshotted. Evolve only by new Optional fields (STYLE.md section 5). */
+  public record Snapshot(String campaignId, Problem problem, CampaignSpec spec, Instant startedAt,
+      Map<Integer, List<RoundSnapshot>> branches, String finishReason, Instant finishedAt, ProblemTally tally)
+      implements CborSerializable {
+    static Snapshot of(State s) {
+      Map<Integer, List<RoundSnapshot>> branches = new TreeMap<>();
+      s.branches.forEach((b, rounds) -> branches.put(b, rounds.stream().map(r -> new RoundSnapshot(r.answer,
+          r.answeredAt, r.verdict, r.judgedAt, r.restartFrom == null ? null : List.of(r.restartFrom[0],
+          r.restartFrom[1]))).toList()));
+      return new Snapshot(s.campaignId, s.problem, s.spec, s.startedAt, branches, s.finishReason, s.finishedAt,
+          s.tally);
+    }
+
+    State toState() {
+      State s = new State();
+      s.campaignId = campaignId;
+      s.problem = problem;
+      s.spec = spec;
+      s.startedAt = startedAt;
+      if (branches != null) {
+        branches.forEach((b, rounds) -> rounds.forEach(r -> {
+          Round round = new Round(r.answer(), r.answeredAt());
+          round.verdict = r.verdict();
+          round.judgedAt = r.judgedAt();
+          round.restartFrom = r.restartFrom() == null ? null
+              : new int[] {r.restartFrom().get(0), r.restartFrom().get(1)};
+          s.rounds(b).add(round);
+        }));
+      }
+      s.finishReason = finishReason;
+      s.finishedAt = finishedAt;
+      s.tally = tally == null ? ProblemTally.empty() : tally;
+      return s;
+    }
+  }
+
+  /** One round in a {@link Snapshot}; {@code restartFrom} is {branch, round} or null. */
+  public record RoundSnapshot(RoundAnswer answer, Instant answeredAt, Verdict verdict, Instant judgedAt,
+      List<Integer> restartFrom) implements CborSerializable {}
 
   /** Every event goes to the read side, under one tag per entity so its events stay in order. */
   @Override

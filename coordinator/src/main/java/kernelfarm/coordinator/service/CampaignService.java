@@ -18,6 +18,7 @@ import java.util.regex.Pattern;
 import kernelfarm.coordinator.campaign.Campaign;
 import kernelfarm.coordinator.campaign.CampaignSpec;
 import kernelfarm.coordinator.campaign.FieldError;
+import kernelfarm.coordinator.campaign.ProblemResult;
 import kernelfarm.coordinator.campaign.SpecException;
 import kernelfarm.coordinator.problem.ProblemLibrary;
 import kernelfarm.coordinator.service.ServiceException.Kind;
@@ -194,6 +195,14 @@ public final class CampaignService {
   public CompletionStage<ViewQueries.Leaderboard> leaderboard(String campaignId, int offset, int limit) {
     return read(() -> queries.leaderboard(checkId(campaignId), offset, limit)
         .orElseThrow(() -> notFound("campaign", campaignId)));
+  }
+
+  /**
+   * The full result of every problem of a campaign that the read tables hold so far (best verdict and source
+   * included): what reports and exports are written from. Empty for a campaign not projected yet.
+   */
+  public CompletionStage<List<ProblemResult>> results(String campaignId) {
+    return read(() -> queries.results(checkId(campaignId)));
   }
 
   /** Checks paging parameters; BAD_INPUT names the one that is wrong. */

@@ -273,6 +273,15 @@ public final class ViewQueries {
     }
   }
 
+  /** The results of a campaign's problems that have started, by problem id; empty before any is projected. */
+  public List<ProblemResult> results(String campaignId) throws SQLException {
+    try (Connection c = db.getConnection()) {
+      Instant now = Instant.now();
+      return tallies(c, campaignId).stream().map(t -> t.result(now))
+          .sorted(Comparator.comparing(ProblemResult::problemId)).toList();
+    }
+  }
+
   private List<ProblemTally> tallies(Connection c, String campaignId) throws SQLException {
     List<ProblemTally> out = new ArrayList<>();
     try (PreparedStatement s = c.prepareStatement("SELECT tally_json FROM kfarm_problems WHERE campaign_id = ?")) {

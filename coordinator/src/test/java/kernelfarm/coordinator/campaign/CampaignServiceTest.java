@@ -163,7 +163,28 @@ class CampaignServiceTest {
       awaitState(node, next, CampaignState.FINISHED, FINISH);
       ViewQueries.CampaignDetail again = await(service.get(id));
       assertEquals(2, again.campaign().problemsDone(), "a replayed ProblemCompleted would count twice");
-      assertEquals(4, await(service.problem(id, submitted(service, id).get(0), 0, 50)).rounds().total());
+      String problemId = submitted(service, id).get(0);
+      assertEquals(4, await(service.problem(id, problemId, 0, 50)).rounds().total());
+      // The entity recovered from its snapshot (every 3 events here) with every round and the same score.
+      ProblemResult recovered = await(node.problem(id, problemId));
+      assertEquals(4, recovered.roundsJudged());
+      assertEquals(await(service.problem(id, problemId, 0, 1)).problem().bestSpeedup(), recovered.bestSpeedup());
+      assertEquals(4, await(node.rounds(id, problemId)).rounds().size());
+      assertTrue(snapshots(id) > 0, "problems of this campaign were snapshotted");
+    }
+  }
+
+  /** Snapshot rows of this campaign's problems, straight from the store. */
+  long snapshots(String campaignId) throws Exception {
+    Map<String, String> s = store();
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(s.get("kernelfarm.store.url"),
+        s.getOrDefault("kernelfarm.store.user", "kfarm"), s.getOrDefault("kernelfarm.store.password", ""));
+        java.sql.PreparedStatement q = c.prepareStatement("SELECT COUNT(*) FROM \"snapshot\" WHERE \"persistence_id\" LIKE ?")) {
+      q.setString(1, "ProblemCoordinator|" + campaignId + "~%");
+      try (java.sql.ResultSet r = q.executeQuery()) {
+        r.next();
+        return r.getLong(1);
+      }
     }
   }
 

@@ -28,6 +28,8 @@ public final class TestNodes {
             "pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on",
             "kernelfarm.worker.warm-evaluators", warmEvaluators)))
         .withFallback(ConfigFactory.parseString("""
+            # Snapshots every few events, so every restart test also recovers from a snapshot.
+            kernelfarm.coordinator.search.snapshot-every = 3
             kernelfarm.worker {
               devices = cpu
               work-dir = "target/kfarm-test-work"
