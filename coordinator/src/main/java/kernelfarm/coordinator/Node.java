@@ -3,6 +3,7 @@ package kernelfarm.coordinator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.InetSocketAddress;
 import java.net.http.HttpClient;
 import java.nio.file.Path;
@@ -18,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import kernelfarm.coordinator.campaign.Campaign;
 import kernelfarm.coordinator.campaign.CampaignSpec;
 import kernelfarm.coordinator.campaign.ProblemResult;
+import kernelfarm.coordinator.campaign.SearchMetrics;
 import kernelfarm.coordinator.campaign.SearchServices;
 import kernelfarm.coordinator.dispatch.Dispatcher;
 import kernelfarm.coordinator.http.ApiServer;
@@ -54,10 +56,15 @@ import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
  * cluster tests start several on loopback.
  */
 public final class Node implements AutoCloseable {
-  /** What config cannot express. */
-  public record Deps(Clock clock, HttpClient http, List<LlmEndpoint> endpoints) {
+  /** What config cannot express; {@code metrics} is this node's Prometheus registry, served at /metrics. */
+  public record Deps(Clock clock, HttpClient http, List<LlmEndpoint> endpoints, PrometheusRegistry metrics) {
     public Deps {
       endpoints = List.copyOf(endpoints);
+    }
+
+    /** With a registry of the node's own (nodes of one test JVM must not share one). */
+    public Deps(Clock clock, HttpClient http, List<LlmEndpoint> endpoints) {
+      this(clock, http, endpoints, new PrometheusRegistry());
     }
   }
 
@@ -110,7 +117,7 @@ public final class Node implements AutoCloseable {
       if (self.hasRole("coordinator")) {
         SearchServices services = new SearchServices(clients(deps, json(system)),
             PromptTemplates.load(Path.of(config.getString("kernelfarm.coordinator.prompts"))), dispatcher,
-            deps.clock(), SearchServices.Settings.from(config));
+            deps.clock(), SearchServices.Settings.from(config), new SearchMetrics(deps.metrics()));
         Campaign.init(system, services, ProblemCoordinator.problems(system));
         ProblemCoordinator.init(system, services);
         view = ViewDatabase.open(config);
@@ -123,7 +130,7 @@ public final class Node implements AutoCloseable {
       CampaignService service = view == null ? null : new CampaignService(system, new ViewQueries(view, json(system)),
           endpointNames(deps), httpSettings.askTimeout());
       InetSocketAddress http = service != null && httpSettings.enabled()
-          ? ApiServer.start(system, service, httpSettings, System.out) : null;
+          ? ApiServer.start(system, service, httpSettings, deps.metrics(), System.out) : null;
       WorkerNode.Started worker = self.hasRole("worker") ? WorkerNode.init(system, workerSettings, dispatcher) : null;
       return new Node(system, dispatcher, worker, service, http);
     } catch (Exception e) {

@@ -12,14 +12,15 @@ import org.apache.pekko.actor.typed.ActorRef;
 
 /**
  * What the search entities of one coordinator node share: its LLM clients by endpoint name (keys stay on this
- * node), the prompt templates, the Dispatcher (a cluster singleton proxy), a clock and the settings.
+ * node), the prompt templates, the Dispatcher (a cluster singleton proxy), a clock, the settings and the metrics.
  */
 public record SearchServices(
     Map<String, LlmClient> llms,
     PromptTemplates templates,
     ActorRef<DispatcherProtocol.Command> dispatcher,
     Clock clock,
-    Settings settings) {
+    Settings settings,
+    SearchMetrics metrics) {
 
   public SearchServices {
     llms = Map.copyOf(llms);

@@ -6,6 +6,7 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
@@ -23,6 +24,7 @@ import kernelfarm.coordinator.service.ServiceException.Kind;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
@@ -56,6 +58,7 @@ import org.slf4j.LoggerFactory;
  * curl -s -X POST -H "Authorization: Bearer $KFARM_API_TOKEN" localhost:8480/api/v1/campaigns/nightly/cancel
  * curl -s localhost:8480/api/v1/cluster/members
  * curl -s localhost:8480/api/v1/openapi.json
+ * curl -s localhost:8480/metrics
  * </pre>
  */
 public final class ApiRoutes extends AllDirectives {
@@ -69,9 +72,14 @@ public final class ApiRoutes extends AllDirectives {
   private final boolean readsNeedToken;
   private final long maxBody;
   private final byte[] openApi;
+  private final NodeMetrics metrics;
+  private final java.util.concurrent.Executor blocking;
 
   public ApiRoutes(ActorSystem<?> system, CampaignService service, ObjectMapper json, ApiToken token,
-      boolean readsNeedToken, long maxBody) {
+      boolean readsNeedToken, long maxBody, PrometheusRegistry registry) {
+    this.metrics = new NodeMetrics(registry, service.queries());
+    this.blocking = system.dispatchers().lookup(
+        org.apache.pekko.actor.typed.DispatcherSelector.fromConfig("kernelfarm.blocking-dispatcher"));
     this.system = system;
     this.service = service;
     this.json = json;
@@ -90,7 +98,8 @@ public final class ApiRoutes extends AllDirectives {
 
   /** Every route, with JSON errors for rejections and exceptions. Tests bind this on port 0. */
   public Route routes() {
-    return handleExceptions(exceptions(), () -> handleRejections(rejections(), () ->
+    return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(
+        path("metrics", () -> get(() -> reading(this::metrics))),
         pathPrefix("api", () -> pathPrefix("v1", () -> concat(
             path("openapi.json", () -> get(() -> complete(HttpResponse.create()
                 .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, openApi))))),
@@ -99,7 +108,15 @@ public final class ApiRoutes extends AllDirectives {
                 pathEnd(() -> concat(
                     get(() -> reading(() -> page((offset, limit) -> service.list(offset, limit)))),
                     post(() -> writing(this::submit)))),
-                pathPrefix(segment(), this::campaign))))))));
+                pathPrefix(segment(), this::campaign)))))))));
+  }
+
+  /** Prometheus text format; the scrape reads the read tables, so it runs on the blocking dispatcher. */
+  private Route metrics() {
+    ContentType type = ContentTypes.parse(metrics.contentType());
+    return completeWithFuture(CompletableFuture.supplyAsync(metrics::scrape, blocking)
+        .handle((bytes, failure) -> failure == null
+            ? HttpResponse.create().withEntity(HttpEntities.create(type, bytes)) : errorResponse(failure)));
   }
 
   private Route campaign(String id) {

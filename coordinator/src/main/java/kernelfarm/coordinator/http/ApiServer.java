@@ -1,6 +1,7 @@
 package kernelfarm.coordinator.http;
 
 import com.typesafe.config.Config;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -42,10 +43,10 @@ public final class ApiServer {
    * @return the bound address
    */
   public static InetSocketAddress start(ActorSystem<?> system, CampaignService service, Settings settings,
-      PrintStream console) {
+      PrometheusRegistry metrics, PrintStream console) {
     ApiToken token = ApiToken.resolve(settings.token(), settings.tokenFile(), console);
     ApiRoutes routes = new ApiRoutes(system, service, ViewQueries.json(system), token, settings.readRequiresToken(),
-        settings.maxBodyBytes());
+        settings.maxBodyBytes(), metrics);
     try {
       ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port()).bind(routes.routes())
           .toCompletableFuture().get(30, TimeUnit.SECONDS);

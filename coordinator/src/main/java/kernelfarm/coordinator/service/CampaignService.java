@@ -205,6 +205,11 @@ public final class CampaignService {
     return read(() -> queries.results(checkId(campaignId)));
   }
 
+  /** The read tables' queries, for callers that are already on a blocking thread (metrics scrapes). */
+  public ViewQueries queries() {
+    return queries;
+  }
+
   /** Checks paging parameters; BAD_INPUT names the one that is wrong. */
   public static void checkPage(int offset, int limit) {
     if (offset < 0) {

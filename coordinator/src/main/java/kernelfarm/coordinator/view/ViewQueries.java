@@ -282,6 +282,36 @@ public final class ViewQueries {
     }
   }
 
+  /** How many campaigns are in each state; every state present, 0 where none is. */
+  public Map<CampaignState, Long> campaignStates() throws SQLException {
+    Map<CampaignState, Long> out = new java.util.EnumMap<>(CampaignState.class);
+    for (CampaignState s : CampaignState.values()) {
+      out.put(s, 0L);
+    }
+    try (Connection c = db.getConnection(); PreparedStatement s = c.prepareStatement(
+        "SELECT state, COUNT(*) FROM kfarm_campaigns GROUP BY state"); ResultSet r = s.executeQuery()) {
+      while (r.next()) {
+        out.put(CampaignState.valueOf(r.getString(1)), r.getLong(2));
+      }
+    }
+    return out;
+  }
+
+  /** How many problems are in each state, over all campaigns; every state present. */
+  public Map<ProblemState, Long> problemStates() throws SQLException {
+    Map<ProblemState, Long> out = new java.util.EnumMap<>(ProblemState.class);
+    for (ProblemState s : ProblemState.values()) {
+      out.put(s, 0L);
+    }
+    try (Connection c = db.getConnection(); PreparedStatement s = c.prepareStatement(
+        "SELECT state, COUNT(*) FROM kfarm_problems GROUP BY state"); ResultSet r = s.executeQuery()) {
+      while (r.next()) {
+        out.put(ProblemState.valueOf(r.getString(1)), r.getLong(2));
+      }
+    }
+    return out;
+  }
+
   private List<ProblemTally> tallies(Connection c, String campaignId) throws SQLException {
     List<ProblemTally> out = new ArrayList<>();
     try (PreparedStatement s = c.prepareStatement("SELECT tally_json FROM kfarm_problems WHERE campaign_id = ?")) {

@@ -194,6 +194,23 @@ class HttpApiTest {
   }
 
   @Test
+  void metricsCountTheCampaignsRoundsAndVerdictsInPrometheusFormat() throws Exception {
+    HttpResponse<String> r = send("GET", "/metrics", null, null);
+    assertEquals(200, r.statusCode());
+    assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"), r.headers().toString());
+    List<String> lines = r.body().lines().toList();
+    // One branch of one round: one answer, one CORRECT verdict, one finished campaign and problem.
+    assertTrue(lines.contains("kfarm_verdicts_total{status=\"CORRECT\"} 1.0"), r.body());
+    assertTrue(lines.contains("kfarm_verdicts_total{status=\"INCORRECT\"} 0.0"), "every status shows");
+    assertTrue(lines.contains("kfarm_rounds_total 1.0"), r.body());
+    assertTrue(lines.contains("kfarm_campaigns{state=\"FINISHED\"} 1.0"), r.body());
+    assertTrue(lines.contains("kfarm_problems{state=\"FINISHED\"} 1.0"), r.body());
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("kfarm_llm_tokens_total{kind=\"prompt\"} ")), r.body());
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("jvm_memory_used_bytes")), "JVM metrics too");
+    assertFalse(r.body().contains(TestNodes.TOKEN), "no secret in metrics");
+  }
+
+  @Test
   void mutatingRequestsNeedTheBearerToken() throws Exception {
     HttpResponse<String> none = send("POST", "/api/v1/campaigns", spec(1, 1), null);
     assertEquals(401, none.statusCode());
