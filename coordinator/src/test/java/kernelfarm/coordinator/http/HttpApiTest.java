@@ -318,6 +318,9 @@ class HttpApiTest {
       }
       HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
       sent++;
+      if (r.body().contains(TestNodes.TOKEN)) {
+        failures.add(method + " " + path + " -> the API token appears in the response");
+      }
       if (r.statusCode() >= 500) {
         failures.add(method + " " + path + " [" + type + "] " + body.substring(0, Math.min(80, body.length()))
             + " -> " + r.statusCode() + " " + r.body());
