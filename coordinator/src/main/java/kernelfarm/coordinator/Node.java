@@ -168,9 +168,17 @@ public final class Node implements AutoCloseable {
       throw new IllegalArgumentException("kernelfarm.store.url: \"" + url + "\" is neither jdbc:h2: nor "
           + "jdbc:postgresql:; set KFARM_STORE_URL to e.g. jdbc:postgresql://localhost:5432/kfarm");
     }
-    String at = "pekko-persistence-jdbc.shared-databases.kfarm.";
-    int connections = config.getInt("kernelfarm.store.max-connections");
     Map<String, Object> store = new HashMap<>();
+    // Journal and snapshot writes on one pool; the read side's eventsByTag polls on a pool of its own, so a slow
+    // tag query never holds up the persist that a waiting branch needs.
+    pool(store, "kfarm", config, url, profile, driver, config.getInt("kernelfarm.store.max-connections"));
+    pool(store, "kfarm-read", config, url, profile, driver, config.getInt("kernelfarm.coordinator.view.max-connections"));
+    return ConfigFactory.parseMap(store).withFallback(config).resolve();
+  }
+
+  private static void pool(Map<String, Object> store, String name, Config config, String url, String profile,
+      String driver, int connections) {
+    String at = "pekko-persistence-jdbc.shared-databases." + name + ".";
     store.put(at + "profile", profile);
     store.put(at + "db.url", url);
     store.put(at + "db.user", config.getString("kernelfarm.store.user"));
@@ -179,7 +187,6 @@ public final class Node implements AutoCloseable {
     store.put(at + "db.numThreads", connections);
     store.put(at + "db.maxConnections", connections);
     store.put(at + "db.minConnections", 1);
-    return ConfigFactory.parseMap(store).withFallback(config).resolve();
   }
 
   public ActorSystem<Void> system() {

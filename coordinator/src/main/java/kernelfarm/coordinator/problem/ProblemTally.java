@@ -122,6 +122,13 @@ public record ProblemTally(
         bestRound, bestJudgedAt, tokensToBest, tokensSoFar, curve);
   }
 
+  /** The same tally holding the best round's source (the read side stores it in the journal only). */
+  public ProblemTally withBestSource(String source) {
+    return new ProblemTally(campaignId, problemId, name, level, roundsPlanned, startedAt, finishReason, finishedAt,
+        answered, judged, statusCounts, promptTokens, completionTokens, costUsd, gpuSeconds, best, source, bestBranch,
+        bestRound, bestJudgedAt, tokensToBest, tokensSoFar, curve);
+  }
+
   /** The problem's standing at {@code now} (used for the elapsed time of a problem still running). */
   public ProblemResult result(Instant now) {
     if (!started()) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -20,8 +21,12 @@ import kernelfarm.coordinator.campaign.CampaignSpec;
 import kernelfarm.coordinator.campaign.FieldError;
 import kernelfarm.coordinator.campaign.ProblemResult;
 import kernelfarm.coordinator.campaign.SpecException;
+import kernelfarm.coordinator.branch.RoundAnswer;
+import kernelfarm.coordinator.problem.ProblemCoordinator;
 import kernelfarm.coordinator.problem.ProblemLibrary;
+import kernelfarm.protocol.Verdict;
 import kernelfarm.coordinator.service.ServiceException.Kind;
+import kernelfarm.coordinator.view.JournalReader;
 import kernelfarm.coordinator.view.ViewQueries;
 import kernelfarm.protocol.Problem;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -48,6 +53,7 @@ public final class CampaignService {
   private final Set<String> endpoints;
   private final Duration askTimeout;
   private final Executor blocking;
+  private final JournalReader journal;
 
   public CampaignService(ActorSystem<?> system, ViewQueries queries, Set<String> endpoints, Duration askTimeout) {
     this.system = system;
@@ -56,6 +62,7 @@ public final class CampaignService {
     this.endpoints = Set.copyOf(endpoints);
     this.askTimeout = askTimeout;
     this.blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("kernelfarm.blocking-dispatcher"));
+    this.journal = new JournalReader(system);
   }
 
   /** The answer to a submission. {@code problems} are the ids the campaign runs. */
@@ -181,15 +188,38 @@ public final class CampaignService {
     });
   }
 
+  /** One round in full: its summary from the tables, its text and verdict read back from the journal. */
   public CompletionStage<ViewQueries.RoundDetail> round(String campaignId, String problemId, int branch,
       int round) {
     return read(() -> queries.round(checkId(campaignId), problemId, branch, round)
-        .orElseThrow(() -> notFound("round", branch + "/" + round)));
+        .orElseThrow(() -> notFound("round", branch + "/" + round)))
+        .thenCompose(ref -> full(campaignId, problemId, ref));
   }
 
+  private CompletionStage<ViewQueries.RoundDetail> full(String campaignId, String problemId,
+      ViewQueries.RoundRef ref) {
+    CompletionStage<Optional<Object>> verdict = ref.judgedSeq() == null
+        ? CompletableFuture.completedFuture(Optional.empty())
+        : journal.problemEvent(campaignId, problemId, ref.judgedSeq());
+    return journal.problemEvent(campaignId, problemId, ref.answeredSeq()).thenCombine(verdict, (a, j) -> {
+      ProblemCoordinator.RoundAnswered answered = a.filter(ProblemCoordinator.RoundAnswered.class::isInstance)
+          .map(ProblemCoordinator.RoundAnswered.class::cast)
+          .orElseThrow(() -> new IllegalStateException("journal: no answer at " + ref.answeredSeq()));
+      Verdict v = j.filter(ProblemCoordinator.RoundJudged.class::isInstance)
+          .map(e -> ((ProblemCoordinator.RoundJudged) e).verdict()).orElse(null);
+      RoundAnswer answer = answered.answer();
+      return new ViewQueries.RoundDetail(ref.row(), answer.prompt(), answer.content(), answer.reasoning(),
+          answer.candidate() == null ? null : answer.candidate().source(), v);
+    });
+  }
+
+  /** A candidate's source and verdict (read back from the journal) and the rounds that proposed it. */
   public CompletionStage<ViewQueries.CandidateDetail> candidate(String campaignId, String candidateId) {
     return read(() -> queries.candidate(checkId(campaignId), candidateId)
-        .orElseThrow(() -> notFound("candidate", candidateId)));
+        .orElseThrow(() -> notFound("candidate", candidateId)))
+        .thenCompose(ref -> full(campaignId, ref.problemId(), ref.round()).thenApply(round ->
+            new ViewQueries.CandidateDetail(campaignId, ref.problemId(), candidateId, ref.status(), ref.speedup(),
+                ref.judgedAt(), round.source(), round.verdict(), ref.rounds())));
   }
 
   public CompletionStage<ViewQueries.Leaderboard> leaderboard(String campaignId, int offset, int limit) {
@@ -202,7 +232,22 @@ public final class CampaignService {
    * included): what reports and exports are written from. Empty for a campaign not projected yet.
    */
   public CompletionStage<List<ProblemResult>> results(String campaignId) {
-    return read(() -> queries.results(checkId(campaignId)));
+    return read(() -> queries.results(checkId(campaignId))).thenCompose(refs -> {
+      List<CompletableFuture<ProblemResult>> results = new ArrayList<>();
+      Instant now = Instant.now();
+      for (ViewQueries.TallyRef ref : refs) {
+        String problemId = ref.tally().problemId();
+        results.add(ref.bestAnsweredSeq() == null ? CompletableFuture.completedFuture(ref.tally().result(now))
+            : journal.problemEvent(campaignId, problemId, ref.bestAnsweredSeq()).thenApply(e -> {
+              String source = e.filter(ProblemCoordinator.RoundAnswered.class::isInstance)
+                  .map(a -> ((ProblemCoordinator.RoundAnswered) a).answer().candidate())
+                  .map(kernelfarm.protocol.Candidate::source).orElse(null);
+              return ref.tally().withBestSource(source).result(now);
+            }).toCompletableFuture());
+      }
+      return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
+          .thenApply(done -> results.stream().map(CompletableFuture::join).toList());
+    });
   }
 
   /** The read tables' queries, for callers that are already on a blocking thread (metrics scrapes). */

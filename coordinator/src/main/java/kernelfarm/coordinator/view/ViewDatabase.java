@@ -16,10 +16,15 @@ import javax.sql.DataSource;
  *
  * <p>Tables: {@code kfarm_view_offsets} (one row per projection tag: the journal ordering it has applied),
  * {@code kfarm_campaigns}, {@code kfarm_problems} (summary columns plus the problem's {@code ProblemTally} as
- * JSON), {@code kfarm_rounds} (summary columns; the full prompt, answer, reasoning, source and verdict are fetched
- * one round at a time) and {@code kfarm_verdicts} (one per candidate of a problem).
+ * JSON), {@code kfarm_rounds} (summary columns, and the journal sequence numbers of the round's answer and verdict
+ * events: the full prompt, answer, reasoning, source and verdict are read from the journal one round at a time, so
+ * the bulky text is stored once) and {@code kfarm_verdicts} (one per candidate of a problem: which round it came
+ * from).
  */
 public final class ViewDatabase implements AutoCloseable {
+  /** The longest text H2 keeps in a row (specs and tallies are kilobytes); PostgreSQL's TEXT has no limit. */
+  static final int MAX_H2_TEXT = 1_000_000;
+
   private final HikariDataSource pool;
   private final boolean postgres;
 
@@ -47,9 +52,12 @@ public final class ViewDatabase implements AutoCloseable {
     return pool;
   }
 
+
+
   /** Creates the read tables and indexes that do not exist yet. Blocking: call at start or on a blocking thread. */
   public void createSchema() throws SQLException {
-    String text = postgres ? "TEXT" : "CHARACTER LARGE OBJECT";
+    // Only specs and tallies (a few kilobytes) are long text here: on H2 a VARCHAR, kept in its row.
+    String text = postgres ? "TEXT" : "CHARACTER VARYING(" + MAX_H2_TEXT + ")";
     String time = "TIMESTAMP WITH TIME ZONE";
     List<String> ddl = List.of(
         "CREATE TABLE IF NOT EXISTS kfarm_view_offsets (tag VARCHAR(64) PRIMARY KEY, seq_offset BIGINT NOT NULL, "
@@ -73,13 +81,12 @@ public final class ViewDatabase implements AutoCloseable {
             + "prompt_tokens INT NOT NULL, completion_tokens INT NOT NULL, cost_usd DOUBLE PRECISION NOT NULL, "
             + "latency_ms BIGINT NOT NULL, finish_reason VARCHAR(64) NOT NULL, status VARCHAR(32), "
             + "speedup DOUBLE PRECISION, summary VARCHAR(2000), judged_at " + time + ", restarted_from VARCHAR(32), "
-            + "prompt " + text + " NOT NULL, content " + text + " NOT NULL, reasoning " + text + " NOT NULL, "
-            + "source " + text + ", verdict_json " + text + ", PRIMARY KEY (campaign_id, problem_id, branch, round))",
+            + "answered_seq BIGINT NOT NULL, judged_seq BIGINT, PRIMARY KEY (campaign_id, problem_id, branch, round))",
         "CREATE INDEX IF NOT EXISTS kfarm_rounds_candidate ON kfarm_rounds (campaign_id, candidate_id)",
         "CREATE TABLE IF NOT EXISTS kfarm_verdicts (campaign_id VARCHAR(255) NOT NULL, "
             + "problem_id VARCHAR(512) NOT NULL, candidate_id VARCHAR(128) NOT NULL, status VARCHAR(32) NOT NULL, "
-            + "speedup DOUBLE PRECISION, device VARCHAR(255), judged_at " + time + " NOT NULL, "
-            + "verdict_json " + text + " NOT NULL, PRIMARY KEY (campaign_id, problem_id, candidate_id))");
+            + "speedup DOUBLE PRECISION, device VARCHAR(255), judged_at " + time + " NOT NULL, branch INT NOT NULL, "
+            + "round INT NOT NULL, PRIMARY KEY (campaign_id, problem_id, candidate_id))");
     try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
       for (String statement : ddl) {
         s.execute(statement);

@@ -70,7 +70,7 @@ public final class ViewProjection {
 
   /** Starts one projection per tag on this node's share of the cluster's coordinator nodes. */
   public static void init(ActorSystem<?> system, ViewDatabase db, Settings settings) {
-    ViewWriter writer = new ViewWriter(db.dataSource(), ViewQueries.json(system));
+    ViewWriter writer = new ViewWriter(db, ViewQueries.json(system));
     List<String> tags = CoordinatorEntities.TAGS;
     ShardedDaemonProcess.get(system).init(Command.class, "kfarm-view", tags.size(),
         i -> create(tags.get(i), writer, settings),

@@ -72,7 +72,7 @@ public final class ViewQueries {
       int promptTokens, int completionTokens, double costUsd, long latencyMillis, String finishReason, String status,
       Double speedup, String summary, Instant judgedAt, String restartedFrom) {}
 
-  /** One round in full: what was asked, answered, reasoned, proposed and judged. */
+  /** One round in full: what was asked, answered, reasoned, proposed and judged (read back from the journal). */
   public record RoundDetail(RoundRow round, String prompt, String content, String reasoning, String source,
       Verdict verdict) {}
 
@@ -193,37 +193,49 @@ public final class ViewQueries {
     }
   }
 
-  public Optional<RoundDetail> round(String campaignId, String problemId, int branch, int round)
-      throws SQLException {
+  /** Where a round's full text lives in its problem's journal; {@code judgedSeq} null until it is judged. */
+  public record RoundRef(RoundRow row, long answeredSeq, Long judgedSeq) {}
+
+  public Optional<RoundRef> round(String campaignId, String problemId, int branch, int round) throws SQLException {
     try (Connection c = db.getConnection(); PreparedStatement s = c.prepareStatement("SELECT " + ROUND_COLUMNS
-        + ", prompt, content, reasoning, source, verdict_json FROM kfarm_rounds "
+        + ", answered_seq, judged_seq FROM kfarm_rounds "
         + "WHERE campaign_id = ? AND problem_id = ? AND branch = ? AND round = ?")) {
       ViewWriter.bind(s, campaignId, problemId, branch, round);
       try (ResultSet r = s.executeQuery()) {
         if (!r.next()) {
           return Optional.empty();
         }
-        String verdict = r.getString("verdict_json");
-        return Optional.of(new RoundDetail(roundRow(r), r.getString("prompt"), r.getString("content"),
-            r.getString("reasoning"), r.getString("source"),
-            verdict == null ? null : read(verdict, new TypeReference<Verdict>() {})));
+        return Optional.of(new RoundRef(roundRow(r), r.getLong("answered_seq"), (Long) r.getObject("judged_seq",
+            Long.class)));
       }
     }
   }
 
-  public Optional<CandidateDetail> candidate(String campaignId, String candidateId) throws SQLException {
+  /**
+   * A candidate of a campaign: its problem, its verdict's summary, the rounds that proposed it and the round whose
+   * events hold its source and verdict.
+   */
+  public record CandidateRef(String campaignId, String problemId, String candidateId, String status,
+      Double speedup, Instant judgedAt, List<String> rounds, RoundRef round) {}
+
+  public Optional<CandidateRef> candidate(String campaignId, String candidateId) throws SQLException {
+    String problemId = null;
+    int branch = -1;
+    int round = -1;
+    List<String> rounds = new ArrayList<>();
+    String status = null;
+    Double speedup = null;
+    Instant judgedAt = null;
     try (Connection c = db.getConnection()) {
-      String problemId = null;
-      String source = null;
-      List<String> rounds = new ArrayList<>();
-      try (PreparedStatement s = c.prepareStatement("SELECT problem_id, branch, round, source FROM kfarm_rounds "
+      try (PreparedStatement s = c.prepareStatement("SELECT problem_id, branch, round FROM kfarm_rounds "
           + "WHERE campaign_id = ? AND candidate_id = ? ORDER BY problem_id, branch, round")) {
         ViewWriter.bind(s, campaignId, candidateId);
         try (ResultSet r = s.executeQuery()) {
           while (r.next()) {
             if (problemId == null) {
               problemId = r.getString(1);
-              source = r.getString(4);
+              branch = r.getInt(2);
+              round = r.getInt(3);
             }
             rounds.add(r.getInt(2) + "/" + r.getInt(3));
           }
@@ -232,20 +244,22 @@ public final class ViewQueries {
       if (problemId == null) {
         return Optional.empty();
       }
-      try (PreparedStatement s = c.prepareStatement("SELECT status, speedup, judged_at, verdict_json "
+      try (PreparedStatement s = c.prepareStatement("SELECT status, speedup, judged_at, branch, round "
           + "FROM kfarm_verdicts WHERE campaign_id = ? AND problem_id = ? AND candidate_id = ?")) {
         ViewWriter.bind(s, campaignId, problemId, candidateId);
         try (ResultSet r = s.executeQuery()) {
-          if (!r.next()) {
-            return Optional.of(new CandidateDetail(campaignId, problemId, candidateId, null, null, null, source,
-                null, rounds));
+          if (r.next()) {
+            status = r.getString(1);
+            speedup = (Double) r.getObject(2);
+            judgedAt = instant(r, 3);
+            branch = r.getInt(4);
+            round = r.getInt(5);
           }
-          return Optional.of(new CandidateDetail(campaignId, problemId, candidateId, r.getString(1),
-              (Double) r.getObject(2), instant(r, 3), source, read(r.getString(4), new TypeReference<Verdict>() {}),
-              rounds));
         }
       }
     }
+    RoundRef ref = round(campaignId, problemId, branch, round).orElseThrow();
+    return Optional.of(new CandidateRef(campaignId, problemId, candidateId, status, speedup, judgedAt, rounds, ref));
   }
 
   /** Problems ranked by best correct speedup; problems without a correct candidate follow, by id. */
@@ -273,12 +287,28 @@ public final class ViewQueries {
     }
   }
 
-  /** The results of a campaign's problems that have started, by problem id; empty before any is projected. */
-  public List<ProblemResult> results(String campaignId) throws SQLException {
+  /** A problem's tally and the journal sequence number of its best round's answer (null without a best). */
+  public record TallyRef(ProblemTally tally, Long bestAnsweredSeq) {}
+
+  /** The tallies of a campaign's problems that have started, by problem id; empty before any is projected. */
+  public List<TallyRef> results(String campaignId) throws SQLException {
     try (Connection c = db.getConnection()) {
-      Instant now = Instant.now();
-      return tallies(c, campaignId).stream().map(t -> t.result(now))
-          .sorted(Comparator.comparing(ProblemResult::problemId)).toList();
+      List<TallyRef> out = new ArrayList<>();
+      for (ProblemTally t : tallies(c, campaignId)) {
+        Long seq = null;
+        if (t.best() != null) {
+          try (PreparedStatement s = c.prepareStatement("SELECT answered_seq FROM kfarm_rounds "
+              + "WHERE campaign_id = ? AND problem_id = ? AND branch = ? AND round = ?")) {
+            ViewWriter.bind(s, campaignId, t.problemId(), t.bestBranch(), t.bestRound());
+            try (ResultSet r = s.executeQuery()) {
+              seq = r.next() ? r.getLong(1) : null;
+            }
+          }
+        }
+        out.add(new TallyRef(t, seq));
+      }
+      out.sort(Comparator.comparing(ref -> ref.tally().problemId()));
+      return out;
     }
   }
 

@@ -33,8 +33,8 @@ final class ViewWriter {
   private final DataSource db;
   private final ObjectMapper json;
 
-  ViewWriter(DataSource db, ObjectMapper json) {
-    this.db = db;
+  ViewWriter(ViewDatabase db, ObjectMapper json) {
+    this.db = db.dataSource();
     this.json = json;
   }
 
@@ -60,7 +60,7 @@ final class ViewWriter {
         Map<String, ProblemTally> tallies = new HashMap<>();
         long last = 0;
         for (EventEnvelope envelope : batch) {
-          applyOne(c, envelope.persistenceId(), envelope.event(), tallies);
+          applyOne(c, envelope, tallies);
           last = ((Sequence) envelope.offset()).value();
         }
         for (ProblemTally t : tallies.values()) {
@@ -79,8 +79,10 @@ final class ViewWriter {
     }
   }
 
-  private void applyOne(Connection c, String persistenceId, Object event, Map<String, ProblemTally> tallies)
+  private void applyOne(Connection c, EventEnvelope envelope, Map<String, ProblemTally> tallies)
       throws SQLException {
+    String persistenceId = envelope.persistenceId();
+    Object event = envelope.event();
     String entityId = persistenceId.substring(persistenceId.indexOf('|') + 1);
     if (event instanceof Campaign.Submitted e) {
       update(c, "DELETE FROM kfarm_campaigns WHERE campaign_id = ?", entityId);
@@ -98,12 +100,13 @@ final class ViewWriter {
           + "WHERE campaign_id = ?", time(e.at()), CampaignState.FINISHED.name(), CampaignState.CANCELLED.name(),
           entityId);
     } else if (event instanceof ProblemCoordinator.Event e) {
-      applyProblem(c, e, tallies, entityId);
+      applyProblem(c, e, envelope.sequenceNr(), tallies, entityId);
     }
   }
 
-  private void applyProblem(Connection c, ProblemCoordinator.Event event, Map<String, ProblemTally> tallies,
-      String entityId) throws SQLException {
+  /** {@code seq}: the event's sequence number in its entity's journal, where the bulky text is read back from. */
+  private void applyProblem(Connection c, ProblemCoordinator.Event event, long seq,
+      Map<String, ProblemTally> tallies, String entityId) throws SQLException {
     if (event instanceof ProblemCoordinator.ProblemStarted e) {
       tallies.put(entityId, ProblemTally.empty().started(e.campaignId(), e.problem(),
           ProblemCoordinator.roundsPlanned(e.spec()), e.at()));
@@ -120,39 +123,31 @@ final class ViewWriter {
     String problem = tally.problemId();
     if (event instanceof ProblemCoordinator.RoundAnswered e) {
       RoundAnswer a = e.answer();
-      update(c, "DELETE FROM kfarm_rounds WHERE campaign_id = ? AND problem_id = ? AND branch = ? AND round = ?",
-          campaign, problem, e.branch(), e.round());
+      // Each event is applied once (the offset commits with the rows), so the round is new.
       update(c, "INSERT INTO kfarm_rounds (campaign_id, problem_id, branch, round, answered_at, endpoint, "
-              + "candidate_id, prompt_tokens, completion_tokens, cost_usd, latency_ms, finish_reason, prompt, content, "
-              + "reasoning, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          campaign, problem, e.branch(), e.round(), time(e.at()), a.endpoint(),
+              + "candidate_id, prompt_tokens, completion_tokens, cost_usd, latency_ms, finish_reason, answered_seq) "
+              + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          campaign, problem, e.branch(), e.round(), time(e.at()), truncate(a.endpoint(), 255),
           a.candidate() == null ? null : a.candidate().id().value(), a.promptTokens(), a.completionTokens(),
-          a.costUsd(), a.latencyMillis(), a.finishReason(), a.prompt(), a.content(), a.reasoning(),
-          a.candidate() == null ? null : a.candidate().source());
+          a.costUsd(), a.latencyMillis(), truncate(a.finishReason(), 64), seq);
       tally = tally.answered(a);
     } else if (event instanceof ProblemCoordinator.RoundJudged e) {
       Verdict v = e.verdict();
       Double speedup = v.timing() == null ? null : v.timing().speedup();
-      String verdictJson = write(v);
-      update(c, "UPDATE kfarm_rounds SET status = ?, speedup = ?, summary = ?, judged_at = ?, verdict_json = ? "
+      update(c, "UPDATE kfarm_rounds SET status = ?, speedup = ?, summary = ?, judged_at = ?, judged_seq = ? "
               + "WHERE campaign_id = ? AND problem_id = ? AND branch = ? AND round = ?", v.status().name(), speedup,
-          truncate(v.summary(), 2000), time(e.at()), verdictJson, campaign, problem, e.branch(), e.round());
-      String source = null;
-      try (PreparedStatement s = c.prepareStatement("SELECT source FROM kfarm_rounds WHERE campaign_id = ? "
-          + "AND problem_id = ? AND branch = ? AND round = ?")) {
-        bind(s, campaign, problem, e.branch(), e.round());
-        try (ResultSet r = s.executeQuery()) {
-          source = r.next() ? r.getString(1) : null;
-        }
-      }
+          truncate(v.summary(), 2000), time(e.at()), seq, campaign, problem, e.branch(), e.round());
+      // One verdict per candidate: several rounds may propose one candidate, and the farm judges it once.
       String candidate = v.candidateId().value();
-      update(c, "DELETE FROM kfarm_verdicts WHERE campaign_id = ? AND problem_id = ? AND candidate_id = ?", campaign,
-          problem, candidate);
-      update(c, "INSERT INTO kfarm_verdicts (campaign_id, problem_id, candidate_id, status, speedup, device, "
-              + "judged_at, verdict_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", campaign, problem, candidate,
-          v.status().name(), speedup, v.device() == null ? null : truncate(v.device().toString(), 255), time(e.at()),
-          verdictJson);
-      tally = tally.judged(e.branch(), e.round(), v, source, e.at());
+      if (update(c, "UPDATE kfarm_verdicts SET status = ?, speedup = ?, device = ?, judged_at = ? "
+              + "WHERE campaign_id = ? AND problem_id = ? AND candidate_id = ?", v.status().name(), speedup,
+          device(v), time(e.at()), campaign, problem, candidate) == 0) {
+        update(c, "INSERT INTO kfarm_verdicts (campaign_id, problem_id, candidate_id, status, speedup, device, "
+                + "judged_at, branch, round) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", campaign, problem, candidate,
+            v.status().name(), speedup, device(v), time(e.at()), e.branch(), e.round());
+      }
+      // The best source stays in the journal: reports read it back with the round (CampaignService.results).
+      tally = tally.judged(e.branch(), e.round(), v, null, e.at());
     } else if (event instanceof ProblemCoordinator.BranchRestarted e) {
       update(c, "UPDATE kfarm_rounds SET restarted_from = ? WHERE campaign_id = ? AND problem_id = ? AND branch = ? "
           + "AND round = ?", e.fromBranch() + "/" + e.fromRound(), campaign, problem, e.branch(), e.afterRound());
@@ -215,6 +210,10 @@ final class ViewWriter {
 
   private static OffsetDateTime now() {
     return OffsetDateTime.now(ZoneOffset.UTC);
+  }
+
+  private static String device(Verdict v) {
+    return v.device() == null ? null : truncate(v.device().toString(), 255);
   }
 
   private static String truncate(String s, int max) {
