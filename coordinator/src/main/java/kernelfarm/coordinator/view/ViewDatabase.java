@@ -54,8 +54,40 @@ public final class ViewDatabase implements AutoCloseable {
 
 
 
-  /** Creates the read tables and indexes that do not exist yet. Blocking: call at start or on a blocking thread. */
+  /**
+   * The read tables' layout. The tables hold only what the journal already has, so a node that finds another
+   * version drops them with their offsets and the projections rebuild them from the start of the journal.
+   */
+  static final int SCHEMA_VERSION = 2;
+
+  private static final List<String> TABLES = List.of("kfarm_view_offsets", "kfarm_campaigns", "kfarm_problems",
+      "kfarm_rounds", "kfarm_verdicts");
+
+  /**
+   * Creates the read tables and indexes that do not exist yet, after dropping those of another schema version.
+   * Blocking: call at start, before the projections run.
+   */
   public void createSchema() throws SQLException {
+    try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE IF NOT EXISTS kfarm_view_schema (version INT NOT NULL)");
+      Integer found = null;
+      try (java.sql.ResultSet r = s.executeQuery("SELECT MAX(version) FROM kfarm_view_schema")) {
+        if (r.next()) {
+          found = (Integer) r.getObject(1, Integer.class);
+        }
+      }
+      if (found == null || found != SCHEMA_VERSION) {
+        for (String table : TABLES) {
+          s.execute("DROP TABLE IF EXISTS " + table);
+        }
+        s.execute("DELETE FROM kfarm_view_schema");
+        s.execute("INSERT INTO kfarm_view_schema (version) VALUES (" + SCHEMA_VERSION + ")");
+      }
+    }
+    createTables();
+  }
+
+  private void createTables() throws SQLException {
     // Only specs and tallies (a few kilobytes) are long text here: on H2 a VARCHAR, kept in its row.
     String text = postgres ? "TEXT" : "CHARACTER VARYING(" + MAX_H2_TEXT + ")";
     String time = "TIMESTAMP WITH TIME ZONE";
