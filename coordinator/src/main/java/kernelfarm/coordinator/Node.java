@@ -3,6 +3,8 @@ package kernelfarm.coordinator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.net.InetSocketAddress;
 import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -17,12 +19,19 @@ import java.util.concurrent.TimeUnit;
 import kernelfarm.coordinator.campaign.Campaign;
 import kernelfarm.coordinator.campaign.CampaignSpec;
 import kernelfarm.coordinator.campaign.ProblemResult;
+import kernelfarm.coordinator.campaign.SearchMetrics;
 import kernelfarm.coordinator.campaign.SearchServices;
 import kernelfarm.coordinator.dispatch.Dispatcher;
+import kernelfarm.coordinator.http.ApiServer;
 import kernelfarm.coordinator.llm.LlmClient;
 import kernelfarm.coordinator.llm.LlmEndpoint;
 import kernelfarm.coordinator.problem.ProblemCoordinator;
 import kernelfarm.coordinator.prompt.PromptTemplates;
+import kernelfarm.coordinator.service.CampaignService;
+import kernelfarm.coordinator.store.JournalSchema;
+import kernelfarm.coordinator.view.ViewDatabase;
+import kernelfarm.coordinator.view.ViewProjection;
+import kernelfarm.coordinator.view.ViewQueries;
 import kernelfarm.protocol.DispatcherProtocol;
 import kernelfarm.protocol.Problem;
 import kernelfarm.worker.WorkerNode;
@@ -38,7 +47,6 @@ import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.typed.SingletonActor;
-import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
 
 /**
@@ -48,10 +56,15 @@ import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
  * cluster tests start several on loopback.
  */
 public final class Node implements AutoCloseable {
-  /** What config cannot express. */
-  public record Deps(Clock clock, HttpClient http, List<LlmEndpoint> endpoints) {
+  /** What config cannot express; {@code metrics} is this node's Prometheus registry, served at /metrics. */
+  public record Deps(Clock clock, HttpClient http, List<LlmEndpoint> endpoints, PrometheusRegistry metrics) {
     public Deps {
       endpoints = List.copyOf(endpoints);
+    }
+
+    /** With a registry of the node's own (nodes of one test JVM must not share one). */
+    public Deps(Clock clock, HttpClient http, List<LlmEndpoint> endpoints) {
+      this(clock, http, endpoints, new PrometheusRegistry());
     }
   }
 
@@ -60,12 +73,16 @@ public final class Node implements AutoCloseable {
   private final ActorSystem<Void> system;
   private final ActorRef<DispatcherProtocol.Command> dispatcher;
   private final WorkerNode.Started worker;
+  private final CampaignService service;
+  private final InetSocketAddress http;
 
   private Node(ActorSystem<Void> system, ActorRef<DispatcherProtocol.Command> dispatcher,
-      WorkerNode.Started worker) {
+      WorkerNode.Started worker, CampaignService service, InetSocketAddress http) {
     this.system = system;
     this.dispatcher = dispatcher;
     this.worker = worker;
+    this.service = service;
+    this.http = http;
   }
 
   /** The node config: {@code node.conf} (cluster, journal) with the store filled in from kernelfarm.store. */
@@ -75,16 +92,19 @@ public final class Node implements AutoCloseable {
 
   /**
    * Starts a node and, when the config names no seed nodes and {@code joinSelf} is set, makes it a one-node
-   * cluster. Blocks until the journal's tables exist.
+   * cluster. Blocks until the journal's tables exist. A coordinator node also creates the read tables, runs its
+   * share of the read-side projections and, unless kernelfarm.coordinator.http.enabled is off, serves the HTTP API.
    */
   public static Node start(Config config, Deps deps, boolean joinSelf) {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "KernelFarm", config);
+    ViewDatabase view = null;
     try {
       Cluster cluster = Cluster.get(system);
       Member self = cluster.selfMember();
       if (self.hasRole("coordinator")) {
         // Only coordinators persist; a worker-only node never opens the store.
-        SchemaUtils.createIfNotExists(system).toCompletableFuture().get(60, TimeUnit.SECONDS);
+        JournalSchema.createIfMissing(config.getString("kernelfarm.store.url"),
+            config.getString("kernelfarm.store.user"), config.getString("kernelfarm.store.password"));
       }
       if (joinSelf && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
@@ -97,16 +117,33 @@ public final class Node implements AutoCloseable {
       if (self.hasRole("coordinator")) {
         SearchServices services = new SearchServices(clients(deps, json(system)),
             PromptTemplates.load(Path.of(config.getString("kernelfarm.coordinator.prompts"))), dispatcher,
-            deps.clock(), SearchServices.Settings.from(config));
-        Campaign.init(system, services);
+            deps.clock(), SearchServices.Settings.from(config), new SearchMetrics(deps.metrics()));
+        Campaign.init(system, services, ProblemCoordinator.problems(system));
         ProblemCoordinator.init(system, services);
+        view = ViewDatabase.open(config);
+        view.createSchema();
+        ViewDatabase opened = view;
+        system.getWhenTerminated().thenRun(opened::close);
+        ViewProjection.init(system, view, ViewProjection.Settings.from(config));
       }
+      ApiServer.Settings httpSettings = ApiServer.Settings.from(config);
+      CampaignService service = view == null ? null : new CampaignService(system, new ViewQueries(view, json(system)),
+          endpointNames(deps), httpSettings.askTimeout());
+      InetSocketAddress http = service != null && httpSettings.enabled()
+          ? ApiServer.start(system, service, httpSettings, deps.metrics(), System.out) : null;
       WorkerNode.Started worker = self.hasRole("worker") ? WorkerNode.init(system, workerSettings, dispatcher) : null;
-      return new Node(system, dispatcher, worker);
+      return new Node(system, dispatcher, worker, service, http);
     } catch (Exception e) {
+      if (view != null) {
+        view.close();
+      }
       system.terminate();
       throw e instanceof RuntimeException r ? r : new IllegalStateException("node start failed: " + e, e);
     }
+  }
+
+  private static java.util.Set<String> endpointNames(Deps deps) {
+    return deps.endpoints().stream().map(LlmEndpoint::name).collect(java.util.stream.Collectors.toSet());
   }
 
   private static Map<String, LlmClient> clients(Deps deps, ObjectMapper json) {
@@ -131,9 +168,17 @@ public final class Node implements AutoCloseable {
       throw new IllegalArgumentException("kernelfarm.store.url: \"" + url + "\" is neither jdbc:h2: nor "
           + "jdbc:postgresql:; set KFARM_STORE_URL to e.g. jdbc:postgresql://localhost:5432/kfarm");
     }
-    String at = "pekko-persistence-jdbc.shared-databases.kfarm.";
-    int connections = config.getInt("kernelfarm.store.max-connections");
     Map<String, Object> store = new HashMap<>();
+    // Journal and snapshot writes on one pool; the read side's eventsByTag polls on a pool of its own, so a slow
+    // tag query never holds up the persist that a waiting branch needs.
+    pool(store, "kfarm", config, url, profile, driver, config.getInt("kernelfarm.store.max-connections"));
+    pool(store, "kfarm-read", config, url, profile, driver, config.getInt("kernelfarm.coordinator.view.max-connections"));
+    return ConfigFactory.parseMap(store).withFallback(config).resolve();
+  }
+
+  private static void pool(Map<String, Object> store, String name, Config config, String url, String profile,
+      String driver, int connections) {
+    String at = "pekko-persistence-jdbc.shared-databases." + name + ".";
     store.put(at + "profile", profile);
     store.put(at + "db.url", url);
     store.put(at + "db.user", config.getString("kernelfarm.store.user"));
@@ -142,7 +187,6 @@ public final class Node implements AutoCloseable {
     store.put(at + "db.numThreads", connections);
     store.put(at + "db.maxConnections", connections);
     store.put(at + "db.minConnections", 1);
-    return ConfigFactory.parseMap(store).withFallback(config).resolve();
   }
 
   public ActorSystem<Void> system() {
@@ -155,6 +199,16 @@ public final class Node implements AutoCloseable {
 
   public Optional<WorkerNode.Started> worker() {
     return Optional.ofNullable(worker);
+  }
+
+  /** The campaign service of a coordinator node; empty on a worker-only node. */
+  public Optional<CampaignService> service() {
+    return Optional.ofNullable(service);
+  }
+
+  /** Where the HTTP API listens; empty on a worker-only node or with the API off. */
+  public Optional<InetSocketAddress> httpAddress() {
+    return Optional.ofNullable(http);
   }
 
   public ObjectMapper json() {

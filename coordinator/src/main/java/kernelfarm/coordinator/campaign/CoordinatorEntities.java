@@ -1,6 +1,7 @@
 package kernelfarm.coordinator.campaign;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -14,6 +15,18 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 /** How the coordinator's event-sourced entities (Campaign, ProblemCoordinator) are sharded and supervised. */
 public final class CoordinatorEntities {
   private CoordinatorEntities() {}
+
+  /**
+   * The tags of every Campaign and ProblemCoordinator event: one per entity (by its persistence id), so one entity's
+   * events keep their order within a tag, and the read side runs one projection per tag. Fixed: a projection's
+   * stored offset belongs to its tag, so changing this list means rebuilding the read tables.
+   */
+  public static final List<String> TAGS = List.of("kfarm-0", "kfarm-1", "kfarm-2", "kfarm-3");
+
+  /** The tag of every event of the entity with this persistence id. */
+  public static String tagFor(String persistenceId) {
+    return TAGS.get(Math.floorMod(persistenceId.hashCode(), TAGS.size()));
+  }
 
   /** A store hiccup must not lose an entity: it restarts and recovers from the journal. */
   public static final BackoffSupervisorStrategy ON_PERSIST_FAILURE =

@@ -12,14 +12,15 @@ import org.apache.pekko.actor.typed.ActorRef;
 
 /**
  * What the search entities of one coordinator node share: its LLM clients by endpoint name (keys stay on this
- * node), the prompt templates, the Dispatcher (a cluster singleton proxy), a clock and the settings.
+ * node), the prompt templates, the Dispatcher (a cluster singleton proxy), a clock, the settings and the metrics.
  */
 public record SearchServices(
     Map<String, LlmClient> llms,
     PromptTemplates templates,
     ActorRef<DispatcherProtocol.Command> dispatcher,
     Clock clock,
-    Settings settings) {
+    Settings settings,
+    SearchMetrics metrics) {
 
   public SearchServices {
     llms = Map.copyOf(llms);
@@ -36,12 +37,19 @@ public record SearchServices(
    * @param historyMaxChars the most characters of a branch's prompt
    * @param resubmitEvery how often open candidates are offered to the Dispatcher again
    * @param startRetry how often a campaign re-sends Start to problems that have not finished
+   * @param snapshotEvery a problem's state is snapshotted every this many events
    */
-  public record Settings(int historyFullRounds, int historyMaxChars, Duration resubmitEvery, Duration startRetry) {
+  public record Settings(int historyFullRounds, int historyMaxChars, Duration resubmitEvery, Duration startRetry,
+      int snapshotEvery) {
     public static Settings from(Config config) {
       Config c = config.getConfig("kernelfarm.coordinator.search");
-      return new Settings(c.getInt("history-full-rounds"), c.getInt("history-max-chars"),
-          c.getDuration("resubmit-every"), c.getDuration("start-retry"));
+      Settings s = new Settings(c.getInt("history-full-rounds"), c.getInt("history-max-chars"),
+          c.getDuration("resubmit-every"), c.getDuration("start-retry"), c.getInt("snapshot-every"));
+      if (s.snapshotEvery < 1) {
+        throw new IllegalArgumentException("kernelfarm.coordinator.search.snapshot-every: must be at least 1, got "
+            + s.snapshotEvery + "; write e.g. 200");
+      }
+      return s;
     }
   }
 }

@@ -2,6 +2,7 @@ package kernelfarm.coordinator.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -126,6 +127,10 @@ final class CampaignCommand implements Callable<Integer> {
         : name + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
     Path results = out != null ? out : home.resolve("kfarm-results").resolve(campaignId);
     Config overrides = cluster.nodeOverrides(farm);
+    if (System.getenv("KFARM_HTTP_PORT") == null) {
+      // A one-shot campaign must not collide with a `kfarm node` (or another campaign) on the API's fixed port.
+      overrides = ConfigFactory.parseMap(Map.of("kernelfarm.coordinator.http.port", 0)).withFallback(overrides);
+    }
     try (Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), HttpClient.newHttpClient(),
         List.of(endpoint)), true)) {
       boolean gpu = node.worker().map(w -> w.devices().get(0).gpu()).orElse(false);
@@ -139,6 +144,8 @@ final class CampaignCommand implements Callable<Integer> {
       spec.validated(Set.of(endpoint.name()));
       System.out.printf("campaign %s: %d problems x %d branches x %d rounds, budget %s per problem, %s backend%n",
           campaignId, selected.size(), branches, rounds, budget, backend.wireName());
+      node.httpAddress().ifPresent(a -> System.out.printf("API: http://%s:%d/api/v1/campaigns/%s%n",
+          a.getHostString(), a.getPort(), campaignId));
       return CampaignRunner.run(node, campaignId, spec, selected, results, System.out);
     } finally {
       if (server != null) {

@@ -9,45 +9,50 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import kernelfarm.coordinator.Node;
-import kernelfarm.coordinator.campaign.Campaign;
 import kernelfarm.coordinator.campaign.CampaignSpec;
 import kernelfarm.coordinator.campaign.CampaignSummary;
 import kernelfarm.coordinator.campaign.ProblemResult;
+import kernelfarm.coordinator.service.CampaignService;
+import kernelfarm.coordinator.service.ServiceException;
 import kernelfarm.protocol.Problem;
 import kernelfarm.protocol.Status;
 import kernelfarm.protocol.Verdict;
 
 /**
- * Runs one campaign on a node from the command line: submits it, shows a progress bar of verdicts while the
- * problems search, then prints the results table and writes results.json and KernelBench's eval_results.json.
+ * Runs one campaign on a node from the command line through the node's CampaignService (as the HTTP API does):
+ * submits it, shows a progress bar of verdicts from the read tables while the problems search, then prints the
+ * results table and writes results.json and KernelBench's eval_results.json.
  */
 final class CampaignRunner {
   private CampaignRunner() {}
 
   static int run(Node node, String campaignId, CampaignSpec spec, List<Problem> problems, Path out,
       PrintStream console) throws Exception {
+    CampaignService service = node.service().orElseThrow(() -> new IllegalStateException(
+        "kfarm campaign needs a coordinator node; add coordinator to --roles"));
     try {
-      node.submit(campaignId, spec, problems).toCompletableFuture().get(60, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
+      service.submit(Optional.of(campaignId), node.json().writeValueAsString(spec)).toCompletableFuture()
+          .get(60, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
       // The same id with another spec: refusing is right, resuming would mix two searches.
-      throw new IllegalArgumentException("--id " + campaignId + ": " + e.getCause().getMessage(), e);
+      Throwable cause = e.getCause() instanceof ServiceException s ? s : e;
+      throw new IllegalArgumentException("--id " + campaignId + ": " + cause.getMessage(), e);
     }
     ProgressBar bar = new ProgressBar(System.err,
         problems.size() * spec.search().branches() * spec.search().rounds());
     Map<String, Map<String, Integer>> seen = new HashMap<>();
-    Campaign.Progress progress;
+    Map<String, ProblemResult> byId = new HashMap<>();
     while (true) {
-      progress = node.progress(campaignId).toCompletableFuture().get(60, TimeUnit.SECONDS);
-      for (Problem p : problems) {
-        ProblemResult r = progress.results().get(p.id());
-        if (r == null) {
-          r = node.problem(campaignId, p.id()).toCompletableFuture().get(60, TimeUnit.SECONDS);
-        }
-        advance(bar, seen.computeIfAbsent(p.id(), k -> new HashMap<>()), r.statusCounts());
+      // The read tables, as every client reads them; they trail the journal by about a second.
+      for (ProblemResult r : service.results(campaignId).toCompletableFuture().get(60, TimeUnit.SECONDS)) {
+        byId.put(r.problemId(), r);
+        advance(bar, seen.computeIfAbsent(r.problemId(), k -> new HashMap<>()), r.statusCounts());
       }
-      if (progress.finished() != null) {
+      if (problems.stream().allMatch(p -> byId.containsKey(p.id()) && byId.get(p.id()).finished())) {
         break;
       }
       Thread.sleep(500);
@@ -55,7 +60,7 @@ final class CampaignRunner {
     bar.finish();
     List<ProblemResult> results = new ArrayList<>();
     for (Problem p : problems) {
-      results.add(progress.results().get(p.id()));
+      results.add(byId.get(p.id()));
     }
     print(console, results);
     write(node.json(), out, campaignId, spec, problems, results);

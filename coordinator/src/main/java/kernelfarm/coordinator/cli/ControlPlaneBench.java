@@ -97,6 +97,9 @@ final class ControlPlaneBench implements Callable<Integer> {
     var overrides = ConfigFactory.parseMap(Map.of(
         "pekko.cluster.roles", List.of("coordinator"),
         "kernelfarm.store.url", "jdbc:h2:file:" + store.resolve("kfarm"),
+        // The API and read side run as on any coordinator, on a free port with the token kept beside the store.
+        "kernelfarm.coordinator.http.port", 0,
+        "kernelfarm.coordinator.http.token-file", store.resolve("api-token").toString(),
         "kernelfarm.coordinator.prompts", Path.of(System.getenv().getOrDefault("KFARM_HOME", "."))
             .resolve("prompts").toAbsolutePath().toString()));
     HttpClient http = HttpClient.newBuilder().executor(Executors.newFixedThreadPool(4)).build();

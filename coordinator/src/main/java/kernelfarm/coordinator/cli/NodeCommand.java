@@ -38,8 +38,10 @@ final class NodeCommand implements Callable<Integer> {
       node.close();
       stopped.countDown();
     }, "kfarm-node-stop"));
-    System.out.printf("kfarm node %s up, roles %s%s%n", Cluster.get(node.system()).selfMember().address(),
-        cluster.roles, endpoints.isEmpty() ? "" : ", LLM endpoint " + endpoints.get(0).model());
+    System.out.printf("kfarm node %s up, roles %s%s%s%n", Cluster.get(node.system()).selfMember().address(),
+        cluster.roles, endpoints.isEmpty() ? "" : ", LLM endpoint " + endpoints.get(0).model(),
+        node.httpAddress().map(a -> ", API http://" + a.getHostString() + ":" + a.getPort() + "/api/v1/campaigns")
+            .orElse(""));
     stopped.await();
     return 0;
   }

@@ -4,9 +4,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import kernelfarm.coordinator.branch.Branch;
 import kernelfarm.coordinator.branch.RoundAnswer;
@@ -32,6 +32,8 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.SnapshotAdapter;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
@@ -55,6 +57,9 @@ public final class ProblemCoordinator
 
   public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "ProblemCoordinator");
 
+  /** The finish reason of a problem whose campaign was cancelled. */
+  public static final String CANCELLED = "cancelled";
+
   public sealed interface Command extends CborSerializable {}
 
   /**
@@ -69,6 +74,14 @@ public final class ProblemCoordinator
 
   /** Every round so far, branch by branch, oldest first; answered at once. */
   public record GetRounds(ActorRef<Rounds> replyTo) implements Command {}
+
+  /**
+   * Stop this problem: its branches stop, its queued candidates leave the Dispatcher, answers and verdicts still in
+   * flight are dropped, and every verdict already persisted stays. Carries what Start carries, so a problem that
+   * never started is recorded as cancelled rather than left unknown. Then reports to its campaign as a finished
+   * problem does; a repeat, or a Cancel after the problem finished, only reports again.
+   */
+  public record Cancel(String campaignId, Problem problem, CampaignSpec spec) implements Command {}
 
   /** The reply to {@link GetRounds}. */
   public record Rounds(List<RoundView> rounds) implements CborSerializable {
@@ -141,6 +154,8 @@ public final class ProblemCoordinator
     final Map<Integer, List<Round>> branches = new TreeMap<>();
     String finishReason;
     Instant finishedAt;
+    /** The score, updated by the same events: what status queries and the read side report. */
+    ProblemTally tally = ProblemTally.empty();
 
     boolean started() {
       return problem != null;
@@ -161,12 +176,14 @@ public final class ProblemCoordinator
   private final ActorRef<Branch.Report> branchReports;
   private final ActorRef<DispatcherProtocol.VerdictReady> verdicts;
   private final Map<Integer, ActorRef<Branch.Command>> running = new HashMap<>();
+  private final String tag;
   private int exhausted;
 
   private ProblemCoordinator(String entityId, ActorContext<Command> ctx, TimerScheduler<Command> timers,
       SearchServices services) {
     super(PersistenceId.of(TYPE_KEY.name(), entityId),
         CoordinatorEntities.ON_PERSIST_FAILURE);
+    this.tag = CoordinatorEntities.tagFor(persistenceId().id());
     this.ctx = ctx;
     this.timers = timers;
     this.services = services;
@@ -182,6 +199,23 @@ public final class ProblemCoordinator
   public static Behavior<Command> create(String entityId, SearchServices services) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
         new ProblemCoordinator(entityId, ctx, timers, services)));
+  }
+
+  /** How campaigns reach this entity: through sharding, by {@link #entityId}. */
+  public static Campaign.Problems problems(ActorSystem<?> system) {
+    ClusterSharding sharding = ClusterSharding.get(system);
+    return new Campaign.Problems() {
+      @Override
+      public void start(String campaignId, Problem problem, CampaignSpec spec, ActorRef<StatusReply<Done>> replyTo) {
+        sharding.entityRefFor(TYPE_KEY, entityId(campaignId, problem.id()))
+            .tell(new Start(campaignId, problem, spec, replyTo));
+      }
+
+      @Override
+      public void cancel(String campaignId, Problem problem, CampaignSpec spec) {
+        sharding.entityRefFor(TYPE_KEY, entityId(campaignId, problem.id())).tell(new Cancel(campaignId, problem, spec));
+      }
+    };
   }
 
   /**
@@ -208,6 +242,7 @@ public final class ProblemCoordinator
         .onCommand(StopRuleMet.class, (state, met) -> finish(state, met.reason()))
         .onCommand(DeadlineReached.class, (state, d) -> finish(state, "time budget spent"))
         .onCommand(Resubmit.class, this::onResubmit)
+        .onCommand(Cancel.class, this::onCancel)
         .build();
   }
 
@@ -222,6 +257,21 @@ public final class ProblemCoordinator
             services.clock().instant()))
         .thenRun(this::run)
         .thenReply(start.replyTo(), s -> StatusReply.ack());
+  }
+
+  private ReplyEffect<Event, State> onCancel(State state, Cancel cancel) {
+    if (!state.started()) {
+      Instant now = services.clock().instant();
+      return Effect().persist(List.of(new ProblemStarted(cancel.campaignId(), cancel.problem(), cancel.spec(), now),
+              new ProblemFinished(CANCELLED, now)))
+          .thenRun(this::reportTo)
+          .thenNoReply();
+    }
+    if (state.finished()) {
+      reportTo(state);
+      return Effect().none().thenNoReply();
+    }
+    return finish(state, CANCELLED);
   }
 
   private ReplyEffect<Event, State> onFromBranch(State state, FromBranch from) {
@@ -245,6 +295,8 @@ public final class ProblemCoordinator
     return Effect().persist(new RoundAnswered(ready.branch(), ready.round(), ready.answer(),
             services.clock().instant()))
         .thenRun(s -> {
+          services.metrics().round(ready.answer().promptTokens(), ready.answer().completionTokens(),
+              ready.answer().costUsd());
           if (ready.answer().candidate() == null) {
             close(ready.branch(), ready.round(), null, null);
           } else {
@@ -285,6 +337,7 @@ public final class ProblemCoordinator
         .thenRun(s -> {
           for (Event e : judged) {
             RoundJudged j = (RoundJudged) e;
+            services.metrics().verdict(j.verdict().status());
             Round round = s.rounds(j.branch()).get(j.round() - 1);
             close(j.branch(), j.round(), j.verdict(), restartPoint(s, round));
           }
@@ -436,16 +489,20 @@ public final class ProblemCoordinator
           state.problem = e.problem();
           state.spec = e.spec();
           state.startedAt = e.at();
+          state.tally = state.tally.started(e.campaignId(), e.problem(), roundsPlanned(e.spec()), e.at());
           return state;
         })
         .onEvent(RoundAnswered.class, (state, e) -> {
           state.rounds(e.branch()).add(new Round(e.answer(), e.at()));
+          state.tally = state.tally.answered(e.answer());
           return state;
         })
         .onEvent(RoundJudged.class, (state, e) -> {
           Round round = state.rounds(e.branch()).get(e.round() - 1);
           round.verdict = e.verdict();
           round.judgedAt = e.at();
+          state.tally = state.tally.judged(e.branch(), e.round(), e.verdict(), round.answer.candidate().source(),
+              e.at());
           return state;
         })
         .onEvent(BranchRestarted.class, (state, e) -> {
@@ -455,6 +512,7 @@ public final class ProblemCoordinator
         .onEvent(ProblemFinished.class, (state, e) -> {
           state.finishReason = e.reason();
           state.finishedAt = e.at();
+          state.tally = state.tally.finished(e.reason(), e.at());
           return state;
         })
         .build();
@@ -463,6 +521,77 @@ public final class ProblemCoordinator
   @Override
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::run).build();
+  }
+
+  /** Snapshots every {@code snapshot-every} events, keeping two; events stay for the read side. */
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(services.settings().snapshotEvery(), 2);
+  }
+
+  /**
+   * State is mutable, and a snapshot is serialized after the actor moves on: the adapter copies it into an
+   * immutable {@link Snapshot} on the actor's thread, and rebuilds State from one on recovery.
+   */
+  @Override
+  public SnapshotAdapter<State> snapshotAdapter() {
+    return new SnapshotAdapter<>() {
+      @Override
+      public Object toJournal(State state) {
+        return Snapshot.of(state);
+      }
+
+      @Override
+      public State fromJournal(Object from) {
+        return ((Snapshot) from).toState();
+      }
+    };
+  }
+
+  /** A problem's whole state, as snapshotted. Evolve only by new Optional fields (STYLE.md section 5). */
+  public record Snapshot(String campaignId, Problem problem, CampaignSpec spec, Instant startedAt,
+      Map<Integer, List<RoundSnapshot>> branches, String finishReason, Instant finishedAt, ProblemTally tally)
+      implements CborSerializable {
+    static Snapshot of(State s) {
+      Map<Integer, List<RoundSnapshot>> branches = new TreeMap<>();
+      s.branches.forEach((b, rounds) -> branches.put(b, rounds.stream().map(r -> new RoundSnapshot(r.answer,
+          r.answeredAt, r.verdict, r.judgedAt, r.restartFrom == null ? null : List.of(r.restartFrom[0],
+          r.restartFrom[1]))).toList()));
+      return new Snapshot(s.campaignId, s.problem, s.spec, s.startedAt, branches, s.finishReason, s.finishedAt,
+          s.tally);
+    }
+
+    State toState() {
+      State s = new State();
+      s.campaignId = campaignId;
+      s.problem = problem;
+      s.spec = spec;
+      s.startedAt = startedAt;
+      if (branches != null) {
+        branches.forEach((b, rounds) -> rounds.forEach(r -> {
+          Round round = new Round(r.answer(), r.answeredAt());
+          round.verdict = r.verdict();
+          round.judgedAt = r.judgedAt();
+          round.restartFrom = r.restartFrom() == null ? null
+              : new int[] {r.restartFrom().get(0), r.restartFrom().get(1)};
+          s.rounds(b).add(round);
+        }));
+      }
+      s.finishReason = finishReason;
+      s.finishedAt = finishedAt;
+      s.tally = tally == null ? ProblemTally.empty() : tally;
+      return s;
+    }
+  }
+
+  /** One round in a {@link Snapshot}; {@code restartFrom} is {branch, round} or null. */
+  public record RoundSnapshot(RoundAnswer answer, Instant answeredAt, Verdict verdict, Instant judgedAt,
+      List<Integer> restartFrom) implements CborSerializable {}
+
+  /** Every event goes to the read side, under one tag per entity so its events stay in order. */
+  @Override
+  public Set<String> tagsFor(Event event) {
+    return Set.of(tag);
   }
 
   private static Rounds rounds(State state) {
@@ -477,99 +606,17 @@ public final class ProblemCoordinator
     return new Rounds(views);
   }
 
-  /** The problem's standing, as DESIGN.md "Results" reports it. */
+  /** The problem's standing, as DESIGN.md "Results" reports it (the shared {@link ProblemTally}). */
   static ProblemResult result(State state, Instant now) {
-    if (!state.started()) {
-      return new ProblemResult(null, null, null, 0, false, null, 0, 0, 0, 0, Map.of(), null, null, -1, -1, 0, 0,
-          List.of(), 0, 0, 0, 0);
-    }
-    Instant end = state.finished() ? state.finishedAt : now;
-    Map<String, Integer> counts = new LinkedHashMap<>();
-    List<Round> judged = new ArrayList<>();
-    int answered = 0;
-    long promptTokens = 0;
-    long completionTokens = 0;
-    double cost = 0;
-    double gpu = 0;
-    Round best = null;
-    int bestBranch = -1;
-    int bestRound = -1;
-    for (Map.Entry<Integer, List<Round>> e : state.branches.entrySet()) {
-      List<Round> rounds = e.getValue();
-      for (int i = 0; i < rounds.size(); i++) {
-        Round r = rounds.get(i);
-        answered++;
-        promptTokens += r.answer.promptTokens();
-        completionTokens += r.answer.completionTokens();
-        cost += r.answer.costUsd();
-        if (r.answer.candidate() == null) {
-          counts.merge("NO_CODE", 1, Integer::sum);
-        } else if (r.verdict != null) {
-          counts.merge(r.verdict.status().name(), 1, Integer::sum);
-          gpu += deviceSeconds(r.verdict);
-          judged.add(r);
-          if (better(r, best)) {
-            best = r;
-            bestBranch = e.getKey();
-            bestRound = i + 1;
-          }
-        }
-      }
-    }
-    judged.sort((a, b) -> a.judgedAt.compareTo(b.judgedAt));
-    List<ProblemResult.CurvePoint> curve = new ArrayList<>();
-    double top = 0;
-    for (Round r : judged) {
-      Double s = speedup(r.verdict);
-      if (s != null && s > top) {
-        top = s;
-        curve.add(new ProblemResult.CurvePoint(seconds(state.startedAt, r.judgedAt), s));
-      }
-    }
-    long tokensToBest = 0;
-    if (best != null) {
-      for (List<Round> rounds : state.branches.values()) {
-        for (Round r : rounds) {
-          if (!r.answeredAt.isAfter(best.judgedAt)) {
-            tokensToBest += r.answer.promptTokens() + r.answer.completionTokens();
-          }
-        }
-      }
-    }
-    return new ProblemResult(state.campaignId, state.problem.id(), state.problem.name(), state.problem.level(),
-        state.finished(), state.finishReason, seconds(state.startedAt, end),
-        state.spec.search().branches() * state.spec.search().rounds(), answered, judged.size(), counts,
-        best == null ? null : best.verdict, best == null ? null : best.answer.candidate().source(), bestBranch,
-        bestRound, best == null ? 0 : seconds(state.startedAt, best.judgedAt), tokensToBest, curve, promptTokens,
-        completionTokens, cost, gpu);
+    return state.tally.result(now);
   }
 
-  /** The fastest correct round wins; without any, the latest verdict stands for the problem. */
-  private static boolean better(Round r, Round best) {
-    if (best == null) {
-      return true;
-    }
-    Double s = speedup(r.verdict);
-    Double b = speedup(best.verdict);
-    if (s != null || b != null) {
-      return s != null && (b == null || s > b);
-    }
-    return r.judgedAt.isAfter(best.judgedAt);
+  /** Branches times rounds: what the search may ask at most. */
+  public static int roundsPlanned(CampaignSpec spec) {
+    return spec.search().branches() * spec.search().rounds();
   }
 
   private static Double speedup(Verdict v) {
-    return v.correct() && v.timing() != null ? v.timing().speedup() : null;
+    return ProblemTally.speedup(v);
   }
-
-  /** Seconds the device held this candidate: its evaluation process from load to timing. */
-  private static double deviceSeconds(Verdict v) {
-    return v.stageMillis().entrySet().stream()
-        .filter(e -> List.of("load", "correctness", "anticheat", "timing").contains(e.getKey()))
-        .mapToDouble(Map.Entry::getValue).sum() / 1000.0;
-  }
-
-  private static double seconds(Instant from, Instant to) {
-    return Duration.between(from, to).toMillis() / 1000.0;
-  }
-
 }
