@@ -20,6 +20,8 @@ import kernelfarm.protocol.Verdict;
  * @param tokensToBest prompt and completion tokens spent by all branches until the best verdict
  * @param curve the best correct speedup over time, one point per improvement
  * @param gpuSeconds device time of every verdict (load to timing)
+ * @param kernelbenchBestSpeedup the best speedup by KernelBench's rules and timing method (verdicts it calls
+ *     correct, rejected by our checks or not); null when it would call none correct
  */
 public record ProblemResult(
     String campaignId,
@@ -43,7 +45,8 @@ public record ProblemResult(
     long promptTokens,
     long completionTokens,
     double costUsd,
-    double gpuSeconds)
+    double gpuSeconds,
+    Double kernelbenchBestSpeedup)
     implements CborSerializable {
 
   public ProblemResult {

@@ -93,6 +93,11 @@ final class CampaignRunner {
     out.printf("correct: %d/%d (%.0f%%)  fast_1.0: %.0f%%  fast_1.5: %.0f%%  geomean speedup: %s%n", s.correct(),
         s.problems(), 100 * s.correctnessRate(), 100 * s.fastP().get("fast_1.0"), 100 * s.fastP().get("fast_1.5"),
         s.geomeanSpeedup() == null ? "-" : String.format("%.2fx", s.geomeanSpeedup()));
+    CampaignSummary.RuleSet kb = s.kernelbench();
+    out.printf("by KernelBench's rules: correct %d/%d (%.0f%%)  fast_1.0: %.0f%%  fast_1.5: %.0f%%  geomean: %s%n",
+        kb.correct(), s.problems(), 100 * kb.correctnessRate(), 100 * kb.fastP().get("fast_1.0"),
+        100 * kb.fastP().get("fast_1.5"), kb.geomeanSpeedup() == null ? "-" : String.format("%.2fx",
+            kb.geomeanSpeedup()));
     out.printf("rounds: %d  device: %.1f s  tokens: %d in, %d out  cost: $%.4f%n", s.rounds(), s.gpuSeconds(),
         s.promptTokens(), s.completionTokens(), s.costUsd());
   }

@@ -23,6 +23,8 @@ import kernelfarm.protocol.Verdict;
  *
  * @param tokensSoFar prompt and completion tokens of every round answered so far
  * @param bestJudgedAt when the best verdict arrived; null with {@code best}
+ * @param kernelbenchBest the best speedup among verdicts KernelBench's rules call correct (its own timing
+ *     method); null while there is none
  */
 public record ProblemTally(
     String campaignId,
@@ -47,7 +49,8 @@ public record ProblemTally(
     Instant bestJudgedAt,
     long tokensToBest,
     long tokensSoFar,
-    List<ProblemResult.CurvePoint> curve)
+    List<ProblemResult.CurvePoint> curve,
+    Double kernelbenchBest)
     implements CborSerializable {
 
   public ProblemTally {
@@ -63,7 +66,7 @@ public record ProblemTally(
   /** Before the problem started. */
   public static ProblemTally empty() {
     return new ProblemTally(null, null, null, 0, 0, null, null, null, 0, 0, Map.of(), 0, 0, 0, 0, null, null, -1, -1,
-        null, 0, 0, List.of());
+        null, 0, 0, List.of(), null);
   }
 
   public boolean started() {
@@ -76,7 +79,7 @@ public record ProblemTally(
 
   public ProblemTally started(String campaignId, Problem problem, int roundsPlanned, Instant at) {
     return new ProblemTally(campaignId, problem.id(), problem.name(), problem.level(), roundsPlanned, at, null, null,
-        0, 0, Map.of(), 0, 0, 0, 0, null, null, -1, -1, null, 0, 0, List.of());
+        0, 0, Map.of(), 0, 0, 0, 0, null, null, -1, -1, null, 0, 0, List.of(), null);
   }
 
   /** A round answered; an answer without code counts as {@link #NO_CODE} at once, as it will get no verdict. */
@@ -90,7 +93,7 @@ public record ProblemTally(
         answered + 1, judged, counts, promptTokens + answer.promptTokens(),
         completionTokens + answer.completionTokens(), costUsd + answer.costUsd(), gpuSeconds, best, bestSource,
         bestBranch, bestRound, bestJudgedAt, tokensToBest,
-        tokensSoFar + answer.promptTokens() + answer.completionTokens(), curve);
+        tokensSoFar + answer.promptTokens() + answer.completionTokens(), curve, kernelbenchBest);
   }
 
   /**
@@ -109,37 +112,39 @@ public record ProblemTally(
       newCurve.add(new ProblemResult.CurvePoint(seconds(startedAt, at), s));
     }
     boolean better = better(verdict);
+    Double kb = kernelbenchSpeedup(verdict);
+    Double kbBest = kb != null && (kernelbenchBest == null || kb > kernelbenchBest) ? kb : kernelbenchBest;
     return new ProblemTally(campaignId, problemId, name, level, roundsPlanned, startedAt, finishReason, finishedAt,
         answered, judged + 1, counts, promptTokens, completionTokens, costUsd, gpuSeconds + deviceSeconds(verdict),
         better ? verdict : best, better ? source : bestSource, better ? branch : bestBranch,
         better ? round : bestRound, better ? at : bestJudgedAt, better ? tokensSoFar : tokensToBest, tokensSoFar,
-        newCurve);
+        newCurve, kbBest);
   }
 
   public ProblemTally finished(String reason, Instant at) {
     return new ProblemTally(campaignId, problemId, name, level, roundsPlanned, startedAt, reason, at, answered,
         judged, statusCounts, promptTokens, completionTokens, costUsd, gpuSeconds, best, bestSource, bestBranch,
-        bestRound, bestJudgedAt, tokensToBest, tokensSoFar, curve);
+        bestRound, bestJudgedAt, tokensToBest, tokensSoFar, curve, kernelbenchBest);
   }
 
   /** The same tally holding the best round's source (the read side stores it in the journal only). */
   public ProblemTally withBestSource(String source) {
     return new ProblemTally(campaignId, problemId, name, level, roundsPlanned, startedAt, finishReason, finishedAt,
         answered, judged, statusCounts, promptTokens, completionTokens, costUsd, gpuSeconds, best, source, bestBranch,
-        bestRound, bestJudgedAt, tokensToBest, tokensSoFar, curve);
+        bestRound, bestJudgedAt, tokensToBest, tokensSoFar, curve, kernelbenchBest);
   }
 
   /** The problem's standing at {@code now} (used for the elapsed time of a problem still running). */
   public ProblemResult result(Instant now) {
     if (!started()) {
       return new ProblemResult(null, null, null, 0, false, null, 0, 0, 0, 0, Map.of(), null, null, -1, -1, 0, 0,
-          List.of(), 0, 0, 0, 0);
+          List.of(), 0, 0, 0, 0, null);
     }
     Instant end = finished() ? finishedAt : now;
     return new ProblemResult(campaignId, problemId, name, level, finished(), finishReason, seconds(startedAt, end),
         roundsPlanned, answered, judged, statusCounts, best, bestSource, bestBranch, bestRound,
         best == null ? 0 : seconds(startedAt, bestJudgedAt), tokensToBest, curve, promptTokens, completionTokens,
-        costUsd, gpuSeconds);
+        costUsd, gpuSeconds, kernelbenchBest);
   }
 
   private boolean better(Verdict v) {
@@ -157,6 +162,11 @@ public record ProblemTally(
   /** The speedup that counts: a correct, timed verdict's; else null. */
   public static Double speedup(Verdict v) {
     return v.correct() && v.timing() != null ? v.timing().speedup() : null;
+  }
+
+  /** KernelBench's speedup for a verdict its rules call correct and timed; else null. */
+  public static Double kernelbenchSpeedup(Verdict v) {
+    return v.kernelbench() != null && v.kernelbench().correct() ? v.kernelbench().speedup() : null;
   }
 
   /** Seconds the device held this candidate: its evaluation process from load to timing. */

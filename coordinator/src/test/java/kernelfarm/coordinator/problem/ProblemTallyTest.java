@@ -101,4 +101,34 @@ class ProblemTallyTest {
         .judged(0, 1, verdict("a", Status.CORRECT, 1.7), "a", at(7));
     assertEquals(t, json.readValue(json.writeValueAsString(t), ProblemTally.class));
   }
+
+  @Test
+  void kernelBenchsRulesKeepTheirOwnBestAndCampaignFigures() {
+    Verdict rejected = withKernelBench(verdict("cheat", Status.REJECTED, 4.0), true, 4.0);
+    Verdict honest = withKernelBench(verdict("honest", Status.CORRECT, 1.2), true, 1.25);
+    Verdict wrong = withKernelBench(verdict("wrong", Status.INCORRECT, null), false, null);
+    ProblemTally t = ProblemTally.empty().started("c1", PROBLEM, 3, at(0))
+        .answered(answer("cheat", 10, 1)).judged(0, 1, rejected, "cheat", at(1))
+        .answered(answer("honest", 10, 1)).judged(0, 2, honest, "honest", at(2))
+        .answered(answer("wrong", 10, 1)).judged(0, 3, wrong, "wrong", at(3));
+    ProblemResult r = t.result(at(4));
+    assertEquals(1.2, r.bestSpeedup(), "the strict best ignores what our checks rejected");
+    assertEquals(4.0, r.kernelbenchBestSpeedup(), "KernelBench's rules count the rejected candidate");
+    ProblemResult none = ProblemTally.empty().started("c1", PROBLEM, 1, at(0))
+        .answered(answer("wrong", 10, 1)).judged(0, 1, wrong, "wrong", at(1)).result(at(2));
+    kernelfarm.coordinator.campaign.CampaignSummary s =
+        kernelfarm.coordinator.campaign.CampaignSummary.of(List.of(r, none));
+    assertEquals(1, s.correct());
+    assertEquals(1, s.kernelbench().correct());
+    assertEquals(0.0, s.fastP().get("fast_1.5"));
+    assertEquals(0.5, s.kernelbench().fastP().get("fast_1.5"), "one of two problems beats 1.5x by KernelBench");
+    assertEquals(4.0, s.kernelbench().geomeanSpeedup(), 1e-9);
+  }
+
+  private static Verdict withKernelBench(Verdict v, boolean correct, Double speedup) {
+    return new Verdict(v.candidateId(), v.problemId(), v.status(), v.stage(), v.stageMillis(), v.correctness(),
+        v.timing(), v.checks(), v.customKernel(), v.environment(), v.device(), v.summary(), v.logs(),
+        new kernelfarm.protocol.KernelBenchVerdict("v0.1", true, correct, 5, 5, 0.01, 0.01, speedup,
+            correct && v.status() != Status.CORRECT ? List.of("input_mutation: in place") : List.of()));
+  }
 }
