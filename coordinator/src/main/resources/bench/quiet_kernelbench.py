@@ -2,7 +2,8 @@
 
 One process, nothing else running, no sandbox and none of KernelFarm's harness: the Model on the device, seed
 42, CUDA events recorded on the current stream around each call, the device synchronised after the end event
-(KernelBench's time_execution_with_cuda_event), L2 flushed before every trial as the farm does, PyTorch's default
+(KernelBench's time_execution_with_cuda_event), L2 flushed before every trial as the farm does (then the
+device synchronised, so the GPU is idle at the start event as KernelBench's is), PyTorch's default
 flags. The wall clock on a CPU. Prints one JSON line per problem: {"name", "medianMs", "trials"}.
 Usage: quiet_kernelbench.py PROBLEMS.jsonl NAME[,NAME...] TRIALS
 """
@@ -46,6 +47,7 @@ def main() -> int:
             for _ in range(trials):
                 if cuda:
                     flush.zero_()
+                    torch.cuda.synchronize(device)
                     start = torch.cuda.Event(enable_timing=True)
                     end = torch.cuda.Event(enable_timing=True)
                     start.record()

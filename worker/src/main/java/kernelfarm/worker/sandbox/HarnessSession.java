@@ -27,6 +27,15 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
 
   private enum StageTimedOut implements Command { INSTANCE }
 
+  private enum SessionTimedOut implements Command { INSTANCE }
+
+  /**
+   * The stages a harness may announce. A stage line needs no token, so candidate code can write one: an unknown
+   * name is taken as forged, and the whole session has one overall limit however often stages restart the clock.
+   */
+  static final java.util.Set<String> STAGES = java.util.Set.of("start", "static", "load", "build", "problem",
+      "correctness", "anticheat", "timing", "compile", "probe");
+
   /**
    * The one answer. {@code tag} is the caller's, so one message adapter can serve many sessions; {@code result}
    * is the harness's result line, or null when the process was killed or died: then {@code timedOut} says which,
@@ -71,6 +80,9 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
       HarnessSession session = new HarnessSession(ctx, timers, tag, tokenOf(requestLine), process, firstStage,
           stageTimeout, replyTo);
       timers.startSingleTimer(StageTimedOut.INSTANCE, stageTimeout.apply(firstStage));
+      // Every stage at its own limit, once each: more than any honest run needs, and still finite.
+      Duration overall = STAGES.stream().map(stageTimeout).reduce(Duration.ZERO, Duration::plus);
+      timers.startSingleTimer(SessionTimedOut.INSTANCE, overall);
       ActorRef<Command> self = ctx.getSelf();
       process.listen(event -> self.tell(new Observed(event)));
       process.send(requestLine);
@@ -83,6 +95,7 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
     return newReceiveBuilder()
         .onMessage(Observed.class, this::onObserved)
         .onMessageEquals(StageTimedOut.INSTANCE, this::onStageTimedOut)
+        .onMessageEquals(SessionTimedOut.INSTANCE, this::onSessionTimedOut)
         .onSignal(PostStop.class, signal -> {
           process.kill();
           return this;
@@ -92,6 +105,11 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
 
   private Behavior<Command> onObserved(Observed observed) {
     if (observed.event() instanceof HarnessProcess.StageEntered entered) {
+      if (!STAGES.contains(entered.stage())) {
+        process.kill();
+        return answer(new Finished(tag, null, false, stage, FORGED + " (a stage line naming no stage of the "
+            + "harness) arrived during " + stage, process.scratch()));
+      }
       stage = entered.stage();
       timers.startSingleTimer(StageTimedOut.INSTANCE, stageTimeout.apply(stage));
       return this;
@@ -112,6 +130,12 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
     process.kill();
     return answer(new Finished(tag, null, true, stage,
         "exceeded the " + stageTimeout.apply(stage).toSeconds() + " s limit of stage " + stage, process.scratch()));
+  }
+
+  private Behavior<Command> onSessionTimedOut() {
+    process.kill();
+    return answer(new Finished(tag, null, true, stage, "exceeded the overall limit of a verification (every "
+        + "stage's limit together) while in stage " + stage, process.scratch()));
   }
 
   private Behavior<Command> answer(Finished finished) {

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import kernelfarm.worker.WorkerSettings;
+import kernelfarm.worker.device.Device;
 import kernelfarm.worker.sandbox.SandboxEnvironment.Role;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,11 +46,11 @@ public final class Sandbox {
   }
 
   /** Directories no candidate has any business reading: secrets, other users' files, the worker's own state. */
-  private static final List<String> HIDDEN = List.of("/root", "/home", "/var/tmp", "/mnt", "/media", "/srv",
-      "/run/secrets", "/run/user", "/var/run/secrets", "/var/lib/postgresql", "/etc/ssh", "/etc/ssl/private");
+  private static final List<String> HIDDEN = List.of("/root", "/home", "/var/tmp", "/mnt", "/media", "/srv", "/run",
+      "/var/lib/postgresql", "/etc/ssh", "/etc/ssl/private");
   /** System folders a hidden path must never cover, whatever the configuration says. */
   private static final List<String> SYSTEM = List.of("/", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc",
-      "/dev", "/proc", "/sys", "/opt", "/var", "/run", "/tmp");
+      "/dev", "/proc", "/sys", "/opt", "/var", "/tmp");
   /** Private /tmp and /dev/shm are memory: capped so a candidate cannot fill the host's RAM through them. */
   private static final long TMPFS_BYTES = 256L << 20;
 
@@ -81,6 +82,13 @@ public final class Sandbox {
   public static Sandbox detect(WorkerSettings settings, List<Path> interpreterPaths) {
     boolean root = isRoot();
     List<Path> hidden = hiddenPaths(settings);
+    List<Path> visible = new ArrayList<>(interpreterPaths);
+    // /run is hidden (its sockets reach host daemons, PostgreSQL's among them); the NVIDIA persistence daemon's
+    // socket is the one a CUDA process may want.
+    Path persistenced = Path.of("/run/nvidia-persistenced");
+    if (Files.isDirectory(persistenced)) {
+      visible.add(persistenced);
+    }
     String wanted = settings.sandboxMode();
     String bwrap = findBwrap();
     List<String> refusals = new ArrayList<>();
@@ -89,7 +97,7 @@ public final class Sandbox {
         continue;
       }
       Sandbox candidate = new Sandbox(mode, bwrap, root, settings.sandboxFirstUid(), settings.sandboxUidCount(),
-          hidden, interpreterPaths);
+          hidden, visible);
       String refusal = candidate.probe(settings.workDir());
       if (refusal == null) {
         return candidate;
@@ -106,7 +114,7 @@ public final class Sandbox {
           + "a plain child process of this worker, able to read its files and signal it. Install bubblewrap "
           + "(apt-get install bubblewrap) or run the worker as root.");
     }
-    return new Sandbox(Mode.NONE, bwrap, false, 0, 1, hidden, interpreterPaths);
+    return new Sandbox(Mode.NONE, bwrap, false, 0, 1, hidden, visible);
   }
 
   /** No sandbox at all: for asking the interpreter about itself, or running trusted measurement code. */
@@ -146,7 +154,7 @@ public final class Sandbox {
    * The command that runs {@code inner} in this sandbox as {@code uid}, with {@code scratch} its only writable
    * folder and {@code readable} visible read-only. Evaluation processes on a GPU get its device nodes.
    */
-  List<String> wrap(List<String> inner, Role role, boolean gpu, Path scratch, List<Path> readable, int uid) {
+  List<String> wrap(List<String> inner, Role role, Device device, Path scratch, List<Path> readable, int uid) {
     List<String> command = new ArrayList<>();
     switch (mode) {
       case BWRAP -> {
@@ -173,8 +181,8 @@ public final class Sandbox {
         }
         mountPoint(command, scratch);
         command.addAll(List.of("--bind", scratch.toString(), scratch.toString(), "--chdir", scratch.toString()));
-        if (role == Role.EVALUATE && gpu) {
-          for (Path node : gpuDeviceNodes()) {
+        if (role == Role.EVALUATE && device.gpu()) {
+          for (Path node : gpuDeviceNodes(device)) {
             command.addAll(List.of("--dev-bind", node.toString(), node.toString()));
           }
         }
@@ -184,12 +192,12 @@ public final class Sandbox {
         }
         command.add("--");
       }
-      case UNSHARE -> command.addAll(List.of("setsid", "unshare", "--pid", "--fork", "--kill-child",
+      case UNSHARE -> command.addAll(List.of("setsid", tool("unshare"), "--pid", "--fork", "--kill-child",
           "--mount-proc", "--net", "--ipc", "--uts", "--"));
       case NONE -> command.add("setsid");
     }
     if (switchesUser && mode != Mode.NONE) {
-      command.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--no-new-privs",
+      command.addAll(List.of(tool("setpriv"), "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--no-new-privs",
           "--inh-caps=-all", "--bounding-set=-all", "--"));
     }
     command.addAll(inner);
@@ -216,6 +224,19 @@ public final class Sandbox {
     }
   }
 
+  /**
+   * A util-linux tool by its system path where it has one: the sandbox's PATH starts with the interpreter's own
+   * folder, which must not be able to stand in for the tool that drops root.
+   */
+  static String tool(String name) {
+    for (String dir : List.of("/usr/bin", "/bin", "/usr/sbin", "/sbin")) {
+      if (Files.isExecutable(Path.of(dir, name))) {
+        return Path.of(dir, name).toString();
+      }
+    }
+    return name;
+  }
+
   /** Null when a trivial command runs in this sandbox, else why not. */
   private String probe(Path workDir) {
     if (mode == Mode.BWRAP && bwrap == null) {
@@ -233,8 +254,8 @@ public final class Sandbox {
         Files.setAttribute(scratch, "unix:uid", uid);
         Files.setAttribute(scratch, "unix:gid", uid);
       }
-      List<String> command = wrap(List.of("sh", "-c", "touch " + scratch + "/ok && id -u"), Role.COMPILE, false,
-          scratch, List.of(), uid);
+      List<String> command = wrap(List.of("sh", "-c", "touch " + scratch + "/ok && id -u"), Role.COMPILE,
+          Device.cpu(), scratch, List.of(), uid);
       Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
       boolean done = p.waitFor(30, TimeUnit.SECONDS);
@@ -314,13 +335,56 @@ public final class Sandbox {
     return kept;
   }
 
-  private static List<Path> gpuDeviceNodes() {
+  /**
+   * The driver's shared nodes (nvidiactl, nvidia-uvm, ...) and the one {@code /dev/nvidiaN} of this device, found by
+   * its UUID in the driver's own table: CUDA_VISIBLE_DEVICES alone is the candidate's to change, a missing device
+   * node is not. Every numbered node where the device cannot be told apart (no UUID), said in the log.
+   */
+  static List<Path> gpuDeviceNodes(Device device) {
     List<Path> nodes = new ArrayList<>();
+    Integer minor = minorOf(device.uuid());
     try (Stream<Path> dev = Files.list(Path.of("/dev"))) {
-      dev.filter(p -> p.getFileName().toString().startsWith("nvidia")).sorted().forEach(nodes::add);
+      for (Path node : dev.filter(p -> p.getFileName().toString().startsWith("nvidia")).sorted().toList()) {
+        String name = node.getFileName().toString();
+        boolean numbered = name.matches("nvidia\\d+");
+        if (!numbered || minor == null || name.equals("nvidia" + minor)) {
+          nodes.add(node);
+        }
+      }
     } catch (IOException e) {
       return nodes;
     }
+    if (minor == null && device.gpu()) {
+      log.atWarn().addKeyValue("device", device.index()).log("cannot tell this GPU's device node apart: its "
+          + "evaluations see every GPU's node (CUDA_VISIBLE_DEVICES still names one)");
+    }
     return nodes;
+  }
+
+  /** The device minor the NVIDIA driver gives the GPU with this UUID, from /proc/driver/nvidia/gpus. */
+  private static Integer minorOf(String uuid) {
+    if (uuid == null) {
+      return null;
+    }
+    try (Stream<Path> gpus = Files.list(Path.of("/proc/driver/nvidia/gpus"))) {
+      for (Path gpu : gpus.toList()) {
+        Integer minor = null;
+        boolean match = false;
+        for (String line : Files.readAllLines(gpu.resolve("information"))) {
+          if (line.startsWith("Device Minor:")) {
+            minor = Integer.parseInt(line.substring("Device Minor:".length()).trim());
+          } else if (line.startsWith("GPU UUID:") && line.substring("GPU UUID:".length()).trim()
+              .equalsIgnoreCase(uuid)) {
+            match = true;
+          }
+        }
+        if (match && minor != null) {
+          return minor;
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      return null;
+    }
+    return null;
   }
 }

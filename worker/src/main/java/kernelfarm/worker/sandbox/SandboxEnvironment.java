@@ -96,12 +96,12 @@ public record SandboxEnvironment(List<String> command, Map<String, String> envir
     List<String> inner = new ArrayList<>();
     if (role == Role.COMPILE && settings.compileNiceness() > 0) {
       // Inherited by nvcc and g++: builds yield the cores to the evaluation being timed.
-      inner.addAll(List.of("nice", "-n", Integer.toString(settings.compileNiceness())));
+      inner.addAll(List.of(Sandbox.tool("nice"), "-n", Integer.toString(settings.compileNiceness())));
     }
     inner.addAll(List.of(settings.python(), "-m", "harness"));
     int uid = sandbox.nextUid();
     // The sandbox's first process is a session leader, so the worker's kill of the group reaches all of it.
-    List<String> command = sandbox.wrap(inner, role, device.gpu(), scratch, List.of(harnessRoot), uid);
+    List<String> command = sandbox.wrap(inner, role, device, scratch, List.of(harnessRoot), uid);
     return new SandboxEnvironment(command, env, uid);
   }
 
