@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * own error naming it and the fix, the broken problem is reported once as the problem's, and every honest candidate
  * is still judged.
  */
+@Tag("slow")
 class VerifyBatchTest {
   @TempDir
   Path dir;

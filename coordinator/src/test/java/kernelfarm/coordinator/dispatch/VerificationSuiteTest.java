@@ -34,6 +34,7 @@ import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -46,6 +47,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * adversarial ones are cheats that must be caught, the legit ones must pass (no false positives), the faults must
  * cost their candidate alone. All are submitted at once, as a campaign would, and judged by one worker.
  */
+@Tag("slow")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class VerificationSuiteTest {
   private static final List<String> FOLDERS = List.of("adversarial", "faults", "hostile", "legit");
