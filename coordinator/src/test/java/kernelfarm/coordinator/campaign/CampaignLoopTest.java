@@ -32,6 +32,7 @@ import kernelfarm.protocol.Status;
 import kernelfarm.protocol.Verdict;
 import kernelfarm.protocol.VerifySettings;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -42,6 +43,7 @@ import org.junit.jupiter.api.TestInstance;
  * fake. Each answer carries a serial number, so a test can tell an answer recovered from the journal from one
  * asked again.
  */
+@Tag("slow")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class CampaignLoopTest {
   private static final Path PROBLEMS = Path.of("../examples/problems");

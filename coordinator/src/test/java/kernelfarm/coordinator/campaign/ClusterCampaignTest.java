@@ -34,6 +34,7 @@ import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -44,6 +45,7 @@ import org.junit.jupiter.api.TestInstance;
  * campaign of 3 problems x 4 branches x 3 rounds runs to the end, every candidate gets exactly one verdict, both
  * workers judge, and every prompt after round 1 is the feedback on the round before.
  */
+@Tag("slow")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ClusterCampaignTest {
   private static final Path PROBLEMS = Path.of("../examples/problems");

@@ -22,6 +22,7 @@ import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.Test;
  * again on the same store. The cluster downs the dead node, the new one takes over the Dispatcher and the shards,
  * the campaign resumes and finishes on the same workers, and no answered round is asked of the LLM again.
  */
+@Tag("slow")
 class CoordinatorNodeRestartTest {
   private final ObjectMapper json = new ObjectMapper();
 

@@ -1,12 +1,14 @@
 package kernelfarm.coordinator.campaign;
 
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
 
 /**
  * The read side and CampaignService tests on PostgreSQL: the node creates the read tables there too. run-tests
  * starts a server and sets KFARM_TEST_PG_URL (deploy/local/postgres.sh).
  */
+@Tag("slow")
 @EnabledIfEnvironmentVariable(named = "KFARM_TEST_PG_URL", matches = "jdbc:postgresql:.+")
 class PostgresCampaignServiceTest extends CampaignServiceTest {
   @Override

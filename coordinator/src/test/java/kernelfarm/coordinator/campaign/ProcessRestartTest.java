@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import kernelfarm.coordinator.llm.FakeLlmServer;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
  * again with the same campaign id on the same H2 store: the campaign resumes and finishes, no answered round is
  * asked of the LLM again, and no verdict is lost.
  */
+@Tag("slow")
 class ProcessRestartTest {
   private final ObjectMapper json = new ObjectMapper();
 

@@ -22,6 +22,7 @@ import kernelfarm.protocol.Verdict;
 import kernelfarm.protocol.VerifySettings;
 import kernelfarm.worker.WorkerSettings;
 import kernelfarm.worker.device.Device;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.Test;
  * device the verdict names (the harness echoes its pinning in the verdict's environment). Real harness, cpu
  * backend; the GPU half (CUDA_VISIBLE_DEVICES and the UUID torch reports) is checked on GPU hosts.
  */
+@Tag("slow")
 class FourDevicePinningTest {
   @Test
   void fourDevicesFourWorkersEachVerdictFromItsOwnDevice() throws Exception {
