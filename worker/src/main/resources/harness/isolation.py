@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 from typing import Dict, Iterable, List, Optional
 
 _LIMITS = {
@@ -137,6 +138,15 @@ def strays() -> List[int]:
         if state != "Z":
             found.append(int(entry))
     return found
+
+
+def kill_all(pids: Iterable[int]) -> None:
+    """SIGKILL to each; one that is already gone is no matter."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def describe(pid: int) -> str:

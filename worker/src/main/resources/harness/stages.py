@@ -676,21 +676,13 @@ class Evaluation:
                          f"{len(isolation.forks)} process(es)")
         children = isolation.live_children()
         if children:
-            for pid in children:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            isolation.kill_all(children)
             self._reject("background_work", f"during {phase} the candidate started process(es) "
                          "that outlived the call")
         detached = isolation.strays()
         if detached:
             names = ", ".join(isolation.describe(pid) for pid in detached[:3])
-            for pid in detached:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            isolation.kill_all(detached)
             self._reject("background_work", f"during {phase} the candidate left {len(detached)} detached "
                          f"process(es) running ({names}): work outside the timed call")
         threads = [t for t in threading.enumerate() if t not in self.thread_baseline
