@@ -776,7 +776,9 @@ class Evaluation:
                                        if b.error else None} for b in self.recorder.builds]}
         verdict = {
             "candidateId": self.req.id, "problemId": self.req.extra.get("problemId"),
-            "status": status, "stage": self.stage, "stageMillis": self.stage_ms,
+            "status": status,
+            # A build failure replayed from the cache surfaces while loading; it is still the compile's verdict.
+            "stage": "compile" if status == "COMPILE_ERROR" else self.stage, "stageMillis": self.stage_ms,
             "correctness": self.correctness,
             "timing": self.timing if status in ("CORRECT", "REJECTED") else None,
             "checks": checks, "customKernel": self.custom, "environment": self.environment,
