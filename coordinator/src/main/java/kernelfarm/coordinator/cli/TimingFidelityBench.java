@@ -64,7 +64,7 @@ final class TimingFidelityBench implements Callable<Integer> {
   @Mixin
   FarmOptions farm;
 
-  /** One reference of the set: KernelBench-format source, and its size in words. */
+  /** One reference of the set: its name and KernelBench-format source. */
   private record Reference(String name, String code) {}
 
   @Override
@@ -328,7 +328,7 @@ final class TimingFidelityBench implements Callable<Integer> {
       return Double.NaN;
     }
     List<Double> sorted = values.stream().sorted().toList();
-    return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(q * sorted.size()) - 1 < 0 ? 0
-        : (int) Math.ceil(q * sorted.size()) - 1));
+    int rank = Math.max(1, (int) Math.ceil(q * sorted.size()));
+    return sorted.get(Math.min(sorted.size(), rank) - 1);
   }
 }

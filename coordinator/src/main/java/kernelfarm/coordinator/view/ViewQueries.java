@@ -314,29 +314,23 @@ public final class ViewQueries {
 
   /** How many campaigns are in each state; every state present, 0 where none is. */
   public Map<CampaignState, Long> campaignStates() throws SQLException {
-    Map<CampaignState, Long> out = new java.util.EnumMap<>(CampaignState.class);
-    for (CampaignState s : CampaignState.values()) {
-      out.put(s, 0L);
-    }
-    try (Connection c = db.getConnection(); PreparedStatement s = c.prepareStatement(
-        "SELECT state, COUNT(*) FROM kfarm_campaigns GROUP BY state"); ResultSet r = s.executeQuery()) {
-      while (r.next()) {
-        out.put(CampaignState.valueOf(r.getString(1)), r.getLong(2));
-      }
-    }
-    return out;
+    return countByState(CampaignState.class, "kfarm_campaigns");
   }
 
   /** How many problems are in each state, over all campaigns; every state present. */
   public Map<ProblemState, Long> problemStates() throws SQLException {
-    Map<ProblemState, Long> out = new java.util.EnumMap<>(ProblemState.class);
-    for (ProblemState s : ProblemState.values()) {
+    return countByState(ProblemState.class, "kfarm_problems");
+  }
+
+  private <S extends Enum<S>> Map<S, Long> countByState(Class<S> states, String table) throws SQLException {
+    Map<S, Long> out = new java.util.EnumMap<>(states);
+    for (S s : states.getEnumConstants()) {
       out.put(s, 0L);
     }
     try (Connection c = db.getConnection(); PreparedStatement s = c.prepareStatement(
-        "SELECT state, COUNT(*) FROM kfarm_problems GROUP BY state"); ResultSet r = s.executeQuery()) {
+        "SELECT state, COUNT(*) FROM " + table + " GROUP BY state"); ResultSet r = s.executeQuery()) {
       while (r.next()) {
-        out.put(ProblemState.valueOf(r.getString(1)), r.getLong(2));
+        out.put(Enum.valueOf(states, r.getString(1)), r.getLong(2));
       }
     }
     return out;

@@ -8,7 +8,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.List;
 import java.util.UUID;
 import java.util.stream.Stream;
 
@@ -120,14 +119,6 @@ final class CompileCache {
       Files.setPosixFilePermissions(path, PosixFilePermissions.fromString(permissions));
     } catch (UnsupportedOperationException notPosix) {
       // not a POSIX filesystem
-    }
-  }
-
-  /** For tests: every regular file of an entry, relative to it. */
-  static List<String> files(Path entry) throws IOException {
-    try (Stream<Path> walk = Files.walk(entry)) {
-      return walk.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
-          .map(p -> entry.relativize(p).toString()).sorted().toList();
     }
   }
 }
