@@ -47,7 +47,7 @@ def main() -> int:
     # process, and the JVM replaces it; never swallow such a bug into a verdict.
     try:
         if request.mode == "compile":
-            from .stages import compile_candidate
+            from .build import compile_candidate
             result: Dict[str, Any] = compile_candidate(request, on_stage)
         else:
             from .stages import Evaluation

@@ -5,6 +5,7 @@ the exact rule KernelBench's eval applies, so verdicts compare with its leaderbo
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
@@ -221,3 +222,34 @@ def _extreme(t: torch.Tensor) -> float:
 
 def _value(t: torch.Tensor, index: List[int]) -> str:
     return f"{float(t.detach()[tuple(index)]):.6g}" if index is not None else "?"
+
+
+
+def clone(values: Sequence[Any]) -> List[Any]:
+    return [v.clone() if isinstance(v, torch.Tensor) else copy.copy(v) for v in values]
+
+
+def any_overlap(outputs: Sequence[Any], inputs: Sequence[Any]) -> bool:
+    return any(overlaps(o, i) for o in outputs if isinstance(o, torch.Tensor)
+               for i in inputs if isinstance(i, torch.Tensor) and i.numel() and o.numel())
+
+
+def poison_free_memory(like: Sequence[Any]) -> None:
+    """Fills blocks the size of the expected outputs with NaN and frees them: the caching allocator hands
+    such blocks to the candidate's next allocations of that size, so an output element the candidate never
+    writes (or has not written yet when forward returns) reads NaN instead of a plausible stale value."""
+    for t in like:
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and t.device.type == "cuda":
+            torch.full_like(t, float("nan"))
+
+
+def small_view(outputs: Sequence[Any]) -> List[Any]:
+    """Keeps what the degeneracy check needs of a trial's reference output without the whole tensor when it
+    is large: a strided sample of up to 4M elements has the same zero/constant/independence answers."""
+    kept: List[Any] = []
+    for o in outputs:
+        if isinstance(o, torch.Tensor) and o.numel() > (1 << 22):
+            kept.append(o.detach().reshape(-1)[:: o.numel() // (1 << 22)].clone())
+        else:
+            kept.append(o)
+    return kept

@@ -11,6 +11,7 @@ import kernelfarm.coordinator.campaign.ProblemResult;
 import kernelfarm.protocol.CborSerializable;
 import kernelfarm.protocol.Problem;
 import kernelfarm.protocol.Verdict;
+import kernelfarm.worker.sandbox.HarnessNames;
 
 /**
  * A problem's score, kept up to date event by event: the one scoring rule that the ProblemCoordinator (its state)
@@ -60,8 +61,6 @@ public record ProblemTally(
 
   /** The status count key of an answer that held no code block. */
   public static final String NO_CODE = "NO_CODE";
-
-  private static final List<String> DEVICE_STAGES = List.of("load", "correctness", "anticheat", "timing");
 
   /** Before the problem started. */
   public static ProblemTally empty() {
@@ -171,7 +170,7 @@ public record ProblemTally(
 
   /** Seconds the device held this candidate: its evaluation process from load to timing. */
   static double deviceSeconds(Verdict v) {
-    return v.stageMillis().entrySet().stream().filter(e -> DEVICE_STAGES.contains(e.getKey()))
+    return v.stageMillis().entrySet().stream().filter(e -> HarnessNames.DEVICE_STAGES.contains(e.getKey()))
         .mapToDouble(Map.Entry::getValue).sum() / 1000.0;
   }
 

@@ -99,8 +99,10 @@ public final class ViewProjection {
                 try {
                   writer.apply(tag, batch);
                   return batch;
-                } catch (SQLException e) {
-                  LOG.atWarn().addKeyValue("tag", tag).addKeyValue("error", e.getMessage()).log("read side write failed; the projection restarts from its stored offset");
+                } catch (SQLException | RuntimeException e) {
+                  // Every failure is said, whatever its kind: a tag that stops moving must never be silent.
+                  LOG.atWarn().addKeyValue("tag", tag).addKeyValue("error", String.valueOf(e))
+                      .log("read side write failed; the projection restarts from its stored offset");
                   throw new CompletionException(e);
                 }
               }, blocking)));

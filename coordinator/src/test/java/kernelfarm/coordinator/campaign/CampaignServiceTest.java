@@ -85,18 +85,44 @@ class CampaignServiceTest {
     return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
-  private static ViewQueries.CampaignDetail awaitState(Node node, String id, CampaignState state, Duration within) {
+  private ViewQueries.CampaignDetail awaitState(Node node, String id, CampaignState state, Duration within) {
     CampaignService service = node.service().orElseThrow();
-    return TestProbe.create(node.system()).awaitAssert(within, Duration.ofMillis(300), () -> {
-      ViewQueries.CampaignDetail d;
-      try {
-        d = await(service.get(id));
-      } catch (Exception e) {
-        throw new AssertionError("not listed yet: " + e.getMessage());
+    try {
+      return TestProbe.create(node.system()).awaitAssert(within, Duration.ofMillis(300), () -> {
+        ViewQueries.CampaignDetail d;
+        try {
+          d = await(service.get(id));
+        } catch (Exception e) {
+          throw new AssertionError("not listed yet: " + e.getMessage());
+        }
+        assertEquals(state, d.campaign().state());
+        return d;
+      });
+    } catch (AssertionError e) {
+      throw new AssertionError(e.getMessage() + "; " + projectionState(id), e);
+    }
+  }
+
+  /** Where each tag's projection stands against the journal: what a stalled read side is diagnosed from. */
+  String projectionState(String campaignId) {
+    Map<String, String> s = store();
+    StringBuilder out = new StringBuilder("campaign tag " + CoordinatorEntities.tagFor("Campaign|" + campaignId));
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(s.get("kernelfarm.store.url"),
+        s.getOrDefault("kernelfarm.store.user", "kfarm"), s.getOrDefault("kernelfarm.store.password", ""));
+        java.sql.Statement q = c.createStatement()) {
+      try (java.sql.ResultSet r = q.executeQuery("SELECT tag, seq_offset FROM kfarm_view_offsets ORDER BY tag")) {
+        while (r.next()) {
+          out.append(", offset ").append(r.getString(1)).append('=').append(r.getLong(2));
+        }
       }
-      assertEquals(state, d.campaign().state());
-      return d;
-    });
+      try (java.sql.ResultSet r = q.executeQuery("SELECT MAX(\"ordering\"), COUNT(*) FROM \"event_journal\"")) {
+        r.next();
+        out.append(", journal max ordering ").append(r.getLong(1)).append(" of ").append(r.getLong(2)).append(" events");
+      }
+    } catch (java.sql.SQLException e) {
+      out.append(", store unreadable: ").append(e.getMessage());
+    }
+    return out.toString();
   }
 
   @Test
@@ -210,7 +236,7 @@ class CampaignServiceTest {
       });
       int asked = llm.requests().size();
       await(service.cancel(id));
-      ViewQueries.CampaignDetail detail = awaitState(node, id, CampaignState.CANCELLED, Duration.ofSeconds(30));
+      ViewQueries.CampaignDetail detail = awaitState(node, id, CampaignState.CANCELLED, Duration.ofSeconds(60));
       ViewQueries.ProblemRow row = await(service.problem(id, problem, 0, 10)).problem();
       assertEquals(ProblemState.CANCELLED, row.state());
       assertEquals(ProblemCoordinator.CANCELLED, row.finishReason());

@@ -24,9 +24,10 @@ import java.util.stream.Stream;
  * with the jar's bytes before each process starts: a harness changed on disk is put back before anything runs it.
  */
 public final class HarnessInstall {
-  /** Every module of the harness package; HarnessPythonTest fails when a new module is missing here. */
-  public static final List<String> MODULES = List.of("__init__.py", "__main__.py", "protocol.py",
-      "isolation.py", "loader.py", "compare.py", "timing.py", "integrity.py", "summary.py", "stages.py");
+  /** Every file of the harness package; HarnessPythonTest fails when a new one is missing here. */
+  public static final List<String> MODULES = List.of("__init__.py", "__main__.py", "protocol.py", "names.json",
+      "names.py", "isolation.py", "loader.py", "compare.py", "timing.py", "integrity.py", "summary.py", "flags.py",
+      "checks.py", "build.py", "stages.py");
 
   private final Path workDir;
   private final Map<String, byte[]> files;

@@ -33,8 +33,7 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
    * The stages a harness may announce. A stage line needs no token, so candidate code can write one: an unknown
    * name is taken as forged, and the whole session has one overall limit however often stages restart the clock.
    */
-  static final java.util.Set<String> STAGES = java.util.Set.of("start", "static", "load", "build", "problem",
-      "correctness", "anticheat", "timing", "compile", "probe");
+  static final java.util.Set<String> STAGES = java.util.Set.copyOf(HarnessNames.STAGES);
 
   /**
    * The one answer. {@code tag} is the caller's, so one message adapter can serve many sessions; {@code result}

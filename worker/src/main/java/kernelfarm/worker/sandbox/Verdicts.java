@@ -24,19 +24,13 @@ import kernelfarm.protocol.Verdict;
  * harness could not (a kill at a time limit, or a crash).
  */
 public final class Verdicts {
-  /** The checks the harness runs, in its order, so a synthesised verdict lists them too (as not reached). */
-  public static final List<String> CHECKS = List.of("timer_integrity", "input_mutation", "output_aliasing",
-      "result_reuse", "stream_sync", "background_work", "plain_tensor_output", "determinism", "precision",
-      "degenerate_output", "custom_kernel", "decoy_kernel", "extension_build", "calls_reference",
-      "persisting_l2", "suspicious_speedup");
-
   private Verdicts() {}
 
   /** TIMEOUT when the worker killed the process at a stage limit, RUNTIME_ERROR when it died by itself. */
   public static Verdict killedOrDied(CandidateId id, String problemId, HarnessSession.Finished finished) {
     if (finished.forged()) {
       List<Check> checks = new ArrayList<>();
-      CHECKS.forEach(name -> checks.add(name.equals("timer_integrity")
+      HarnessNames.CHECKS.keySet().forEach(name -> checks.add(name.equals("timer_integrity")
           ? new Check(name, CheckOutcome.FAILED, "the candidate wrote " + finished.reason()
               + " on the harness's protocol channel: it tried to answer for the verifier")
           : new Check(name, CheckOutcome.SKIPPED, "not reached: the process was killed")));
@@ -51,7 +45,7 @@ public final class Verdicts {
         : "Crashed during " + finished.stage() + ": " + finished.reason()
             + "\nNext: check memory accesses (bounds, sizes, pointers); never end or fork the process.";
     List<Check> checks = new ArrayList<>();
-    CHECKS.forEach(name -> checks.add(new Check(name, CheckOutcome.SKIPPED,
+    HarnessNames.CHECKS.keySet().forEach(name -> checks.add(new Check(name, CheckOutcome.SKIPPED,
         "not reached: the process " + (finished.timedOut() ? "was killed" : "died") + " at stage "
             + finished.stage())));
     return new Verdict(id, problemId, status, finished.stage(), Map.of(), null, null, checks, null, null, null,
@@ -68,7 +62,7 @@ public final class Verdicts {
     String summary = "KernelFarm could not verify this candidate: the verification harness failed during "
         + finished.stage() + " (" + lines[lines.length - 1] + "). This is not a fault of the candidate.";
     List<Check> checks = new ArrayList<>();
-    CHECKS.forEach(name -> checks.add(new Check(name, CheckOutcome.SKIPPED, "not reached: harness error")));
+    HarnessNames.CHECKS.keySet().forEach(name -> checks.add(new Check(name, CheckOutcome.SKIPPED, "not reached: harness error")));
     return new Verdict(id, problemId, Status.RUNTIME_ERROR, finished.stage(), Map.of(), null, null, checks, null,
         null, null, summary, List.of(HarnessProcess.logFile(finished.scratch()).toString()));
   }

@@ -31,7 +31,7 @@ class HarnessPythonTest {
   @Test
   void everyHarnessModuleIsExtracted() throws Exception {
     try (Stream<Path> files = Files.list(HARNESS)) {
-      List<String> modules = files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".py")).sorted()
+      List<String> modules = files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".py") || n.endsWith(".json")).sorted()
           .toList();
       assertEquals(modules, HarnessInstall.MODULES.stream().sorted().toList());
     }
