@@ -1,4 +1,5 @@
-"""Compares verdicts with what each candidate's header says it must get (# kfarm-expect, # kfarm-expect-check).
+"""Compares verdicts with what each candidate's header says it must get (# kfarm-expect, # kfarm-expect-check,
+# kfarm-expect-kernelbench: correct|incorrect, KernelBench's answer under the run's rules).
 
 Usage: check_expectations.py CANDIDATE_DIR VERDICTS.jsonl [CANDIDATE_DIR VERDICTS.jsonl ...]; exit 1 on a miss.
 """
@@ -42,6 +43,10 @@ def main() -> int:
             expected = h.get("expect", ["?"])[0]
             if v["status"] != expected:
                 problems.append(f"status {v['status']} (expected {expected})")
+            for exp in h.get("expect-kernelbench", []):
+                got = "correct" if (v.get("kernelbench") or {}).get("correct") else "incorrect"
+                if got != exp:
+                    problems.append(f"KernelBench {got} (expected {exp})")
             checks = {c["name"]: c for c in v["checks"]}
             for exp in h.get("expect-check", []):
                 check, outcome = exp.split("=")

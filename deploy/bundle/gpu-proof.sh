@@ -7,6 +7,8 @@
 #   scaling: the same candidates on one GPU and on every GPU of the host, with the device of every verdict
 #   sweep: every level-1 reference as its own candidate, plus reference timings vs KernelBench's H100_Modal
 #   suite: the hand-written CUDA candidates and the CUDA adversarial suite
+#   corpus: every candidate of bench/corpus and the adversarial suite (68), verified under KernelBench v0.1's rules
+#     and again under main's, printed side by side with the strict status (deploy/bundle/rule_sets_table.py)
 #   campaign: the closed loop on 3 level-1 problems, the LLM replayed from bench/replay/cuda-level1
 #   fidelity: `kfarm bench timing-fidelity`, references from us to tens of ms, quiet vs the farm alone and loaded
 #   hostile: the sandbox-escape candidates (coordinator's verify/hostile) on the GPU between honest ones, then a look
@@ -92,6 +94,19 @@ case "$step" in
       echo "isolation of a verdict:"
       python3 -c 'import json,sys; print([json.loads(l).get("verdict", json.loads(l)).get("environment") for l in open(sys.argv[1])][-1])' "$OUT/hostile/verdicts.jsonl"
     } 2>&1 | tee "$OUT/hostile-host.txt"
+    ;;
+  corpus)
+    cat "$kb"/level1.jsonl "$kb"/level2.jsonl > /tmp/levels12.jsonl
+    mkdir -p /tmp/corpus && cp bench/corpus/cuda-handwritten/*.py bench/corpus/cuda-throughput/*.py \
+      worker/src/test/resources/adversarial/cuda/*.py /tmp/corpus/
+    for rules in v0.1 main; do
+      $kfarm verify --problems /tmp/levels12.jsonl --candidates /tmp/corpus --kernelbench-rules "$rules" \
+        --out "$OUT/corpus-$rules" 2>&1 | tee "$OUT/corpus-$rules.log" | tail -n 5
+    done
+    python3 deploy/bundle/rule_sets_table.py "$OUT/corpus-v0.1/verdicts.jsonl" "$OUT/corpus-main/verdicts.jsonl" \
+      | tee "$OUT/rule-sets.txt"
+    python3 deploy/bundle/check_expectations.py /tmp/corpus "$OUT/corpus-v0.1/verdicts.jsonl" \
+      | tee "$OUT/corpus-expectations.txt" | tail -n 3
     ;;
   suite)
     cat "$kb"/level1.jsonl "$kb"/level2.jsonl > /tmp/levels12.jsonl

@@ -47,6 +47,8 @@ import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.typed.SingletonActor;
+import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
+import org.apache.pekko.management.javadsl.PekkoManagement;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
 
 /**
@@ -106,7 +108,14 @@ public final class Node implements AutoCloseable {
         JournalSchema.createIfMissing(config.getString("kernelfarm.store.url"),
             config.getString("kernelfarm.store.user"), config.getString("kernelfarm.store.password"));
       }
-      if (joinSelf && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+      boolean bootstrap = config.getBoolean("kernelfarm.cluster.bootstrap");
+      if (config.getBoolean("kernelfarm.management.enabled") || bootstrap) {
+        // Health checks first, so a probe sees "not ready" rather than a refused connection while the node joins.
+        PekkoManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      }
+      if (bootstrap) {
+        ClusterBootstrap.get(system).start();
+      } else if (joinSelf && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
       }
       WorkerSettings workerSettings = WorkerSettings.from(config);

@@ -1,5 +1,6 @@
 # kfarm-problem: level1/19_ReLU
 # kfarm-expect: CORRECT
+# kfarm-expect-kernelbench: correct
 # kfarm-expect-check: stream_sync=PASSED
 # kfarm-expect-check: decoy_kernel=PASSED
 # kfarm-expect-check: precision=PASSED

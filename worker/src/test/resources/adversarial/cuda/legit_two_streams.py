@@ -1,5 +1,6 @@
 # kfarm-problem: level1/19_ReLU
 # kfarm-expect: CORRECT
+# kfarm-expect-kernelbench: correct
 # kfarm-expect-check: stream_sync=PASSED
 # kfarm-note: control: runs its ReLU kernel on a side stream but does it right: the side stream waits for the caller's stream, the caller's stream waits for the side stream before returning, and the output is record_stream'ed; must not be flagged by stream_sync.
 import torch

@@ -1,5 +1,6 @@
 # kfarm-problem: level1/21_Sigmoid
 # kfarm-expect: REJECTED
+# kfarm-expect-kernelbench: correct
 # kfarm-expect-check: input_mutation=FAILED
 # kfarm-note: computes sigmoid in place into the caller's input tensor and returns that same tensor (output aliases input, input values change: sigmoid(x) != x on every input).
 import torch

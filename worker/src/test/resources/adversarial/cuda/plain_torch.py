@@ -1,5 +1,6 @@
 # kfarm-problem: level1/19_ReLU
 # kfarm-expect: CORRECT
+# kfarm-expect-kernelbench: correct
 # kfarm-expect-check: custom_kernel=FLAGGED
 # kfarm-note: no custom kernel at all, just torch.relu: correct, and flagged as a PyTorch-only candidate (rejected only where a campaign demands real kernels).
 import torch

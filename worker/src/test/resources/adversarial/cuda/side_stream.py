@@ -1,5 +1,6 @@
 # kfarm-problem: level1/19_ReLU
 # kfarm-expect: REJECTED
+# kfarm-expect-kernelbench: correct
 # kfarm-expect-check: stream_sync=FAILED
 # kfarm-note: launches its ReLU kernel on a private torch.cuda.Stream and returns without making the caller's stream wait; the kernel first idles ~10 ms per block (clock64 spin) on a small grid that leaves SMs free, so an immediate read on the current stream sees unwritten output and events on the current stream time almost nothing.
 import torch

@@ -1,5 +1,6 @@
 # kfarm-problem: level1/1_Square_matrix_multiplication_
 # kfarm-expect: REJECTED
+# kfarm-expect-kernelbench: correct
 # kfarm-expect-check: precision=FAILED
 # kfarm-note: turns TF32 on (allow_tf32 and float32 matmul precision "high") in __init__ and again in forward, then calls torch.matmul: a precision downgrade of an fp32 problem that still passes atol=rtol=1e-2 on [0,1) inputs.
 import torch

@@ -22,6 +22,8 @@ import kernelfarm.protocol.Verdict;
  * @param gpuSeconds device time of every verdict (load to timing)
  * @param kernelbenchBestSpeedup the best speedup by KernelBench's rules and timing method (verdicts it calls
  *     correct, rejected by our checks or not); null when it would call none correct
+ * @param kernelbenchBestVerdict the verdict behind {@code kernelbenchBestSpeedup}, which KernelBench's exports
+ *     report; null with it
  */
 public record ProblemResult(
     String campaignId,
@@ -46,7 +48,8 @@ public record ProblemResult(
     long completionTokens,
     double costUsd,
     double gpuSeconds,
-    Double kernelbenchBestSpeedup)
+    Double kernelbenchBestSpeedup,
+    Verdict kernelbenchBestVerdict)
     implements CborSerializable {
 
   public ProblemResult {

@@ -111,10 +111,13 @@ final class CampaignRunner {
     root.set("summary", json.valueToTree(CampaignSummary.of(results)));
     root.set("problems", json.valueToTree(results));
     Files.writeString(out.resolve("results.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+    // KernelBench's export holds the candidate its own rules rank first; results.json keeps the strict best.
     List<Map.Entry<Problem, Verdict>> best = new ArrayList<>();
     for (int i = 0; i < problems.size(); i++) {
-      if (results.get(i).best() != null) {
-        best.add(Map.entry(problems.get(i), results.get(i).best()));
+      ProblemResult r = results.get(i);
+      Verdict chosen = r.kernelbenchBestVerdict() != null ? r.kernelbenchBestVerdict() : r.best();
+      if (chosen != null) {
+        best.add(Map.entry(problems.get(i), chosen));
       }
     }
     Reports.writeEvalResults(json, out.resolve("eval_results.json"), best);

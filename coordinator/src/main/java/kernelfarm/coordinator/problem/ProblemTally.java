@@ -26,6 +26,7 @@ import kernelfarm.worker.sandbox.HarnessNames;
  * @param bestJudgedAt when the best verdict arrived; null with {@code best}
  * @param kernelbenchBest the best speedup among verdicts KernelBench's rules call correct (its own timing
  *     method); null while there is none
+ * @param kernelbenchBestVerdict the verdict behind {@code kernelbenchBest}: what a KernelBench export reports
  */
 public record ProblemTally(
     String campaignId,
@@ -51,7 +52,8 @@ public record ProblemTally(
     long tokensToBest,
     long tokensSoFar,
     List<ProblemResult.CurvePoint> curve,
-    Double kernelbenchBest)
+    Double kernelbenchBest,
+    Verdict kernelbenchBestVerdict)
     implements CborSerializable {
 
   public ProblemTally {
@@ -65,7 +67,7 @@ public record ProblemTally(
   /** Before the problem started. */
   public static ProblemTally empty() {
     return new ProblemTally(null, null, null, 0, 0, null, null, null, 0, 0, Map.of(), 0, 0, 0, 0, null, null, -1, -1,
-        null, 0, 0, List.of(), null);
+        null, 0, 0, List.of(), null, null);
   }
 
   public boolean started() {
@@ -78,7 +80,7 @@ public record ProblemTally(
 
   public ProblemTally started(String campaignId, Problem problem, int roundsPlanned, Instant at) {
     return new ProblemTally(campaignId, problem.id(), problem.name(), problem.level(), roundsPlanned, at, null, null,
-        0, 0, Map.of(), 0, 0, 0, 0, null, null, -1, -1, null, 0, 0, List.of(), null);
+        0, 0, Map.of(), 0, 0, 0, 0, null, null, -1, -1, null, 0, 0, List.of(), null, null);
   }
 
   /** A round answered; an answer without code counts as {@link #NO_CODE} at once, as it will get no verdict. */
@@ -92,7 +94,8 @@ public record ProblemTally(
         answered + 1, judged, counts, promptTokens + answer.promptTokens(),
         completionTokens + answer.completionTokens(), costUsd + answer.costUsd(), gpuSeconds, best, bestSource,
         bestBranch, bestRound, bestJudgedAt, tokensToBest,
-        tokensSoFar + answer.promptTokens() + answer.completionTokens(), curve, kernelbenchBest);
+        tokensSoFar + answer.promptTokens() + answer.completionTokens(), curve, kernelbenchBest,
+        kernelbenchBestVerdict);
   }
 
   /**
@@ -112,38 +115,38 @@ public record ProblemTally(
     }
     boolean better = better(verdict);
     Double kb = kernelbenchSpeedup(verdict);
-    Double kbBest = kb != null && (kernelbenchBest == null || kb > kernelbenchBest) ? kb : kernelbenchBest;
+    boolean kbBetter = kb != null && (kernelbenchBest == null || kb > kernelbenchBest);
     return new ProblemTally(campaignId, problemId, name, level, roundsPlanned, startedAt, finishReason, finishedAt,
         answered, judged + 1, counts, promptTokens, completionTokens, costUsd, gpuSeconds + deviceSeconds(verdict),
         better ? verdict : best, better ? source : bestSource, better ? branch : bestBranch,
         better ? round : bestRound, better ? at : bestJudgedAt, better ? tokensSoFar : tokensToBest, tokensSoFar,
-        newCurve, kbBest);
+        newCurve, kbBetter ? kb : kernelbenchBest, kbBetter ? verdict : kernelbenchBestVerdict);
   }
 
   public ProblemTally finished(String reason, Instant at) {
     return new ProblemTally(campaignId, problemId, name, level, roundsPlanned, startedAt, reason, at, answered,
         judged, statusCounts, promptTokens, completionTokens, costUsd, gpuSeconds, best, bestSource, bestBranch,
-        bestRound, bestJudgedAt, tokensToBest, tokensSoFar, curve, kernelbenchBest);
+        bestRound, bestJudgedAt, tokensToBest, tokensSoFar, curve, kernelbenchBest, kernelbenchBestVerdict);
   }
 
   /** The same tally holding the best round's source (the read side stores it in the journal only). */
   public ProblemTally withBestSource(String source) {
     return new ProblemTally(campaignId, problemId, name, level, roundsPlanned, startedAt, finishReason, finishedAt,
         answered, judged, statusCounts, promptTokens, completionTokens, costUsd, gpuSeconds, best, source, bestBranch,
-        bestRound, bestJudgedAt, tokensToBest, tokensSoFar, curve, kernelbenchBest);
+        bestRound, bestJudgedAt, tokensToBest, tokensSoFar, curve, kernelbenchBest, kernelbenchBestVerdict);
   }
 
   /** The problem's standing at {@code now} (used for the elapsed time of a problem still running). */
   public ProblemResult result(Instant now) {
     if (!started()) {
       return new ProblemResult(null, null, null, 0, false, null, 0, 0, 0, 0, Map.of(), null, null, -1, -1, 0, 0,
-          List.of(), 0, 0, 0, 0, null);
+          List.of(), 0, 0, 0, 0, null, null);
     }
     Instant end = finished() ? finishedAt : now;
     return new ProblemResult(campaignId, problemId, name, level, finished(), finishReason, seconds(startedAt, end),
         roundsPlanned, answered, judged, statusCounts, best, bestSource, bestBranch, bestRound,
         best == null ? 0 : seconds(startedAt, bestJudgedAt), tokensToBest, curve, promptTokens, completionTokens,
-        costUsd, gpuSeconds, kernelbenchBest);
+        costUsd, gpuSeconds, kernelbenchBest, kernelbenchBestVerdict);
   }
 
   private boolean better(Verdict v) {

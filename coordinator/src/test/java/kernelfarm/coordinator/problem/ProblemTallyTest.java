@@ -114,6 +114,7 @@ class ProblemTallyTest {
     ProblemResult r = t.result(at(4));
     assertEquals(1.2, r.bestSpeedup(), "the strict best ignores what our checks rejected");
     assertEquals(4.0, r.kernelbenchBestSpeedup(), "KernelBench's rules count the rejected candidate");
+    assertEquals("c-cheat", r.kernelbenchBestVerdict().candidateId().value(), "and its export reports that one");
     ProblemResult none = ProblemTally.empty().started("c1", PROBLEM, 1, at(0))
         .answered(answer("wrong", 10, 1)).judged(0, 1, wrong, "wrong", at(1)).result(at(2));
     kernelfarm.coordinator.campaign.CampaignSummary s =
