@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what KernelFarm needs on Debian 12 when it is missing: JDK 17 and Maven to build; for the harness's
 # cpu backend Python 3 with torch (Debian's python3-torch), torch's C++ headers (libtorch-dev: python3-torch alone
-# has no torch/extension.h, so every C++ load_inline candidate would fail to build), ninja and g++; and bubblewrap,
-# the sandbox every candidate runs in. GPU hosts bring their own CUDA torch and set KFARM_PYTHON. Does nothing when
-# everything is there.
+# has no torch/extension.h, so every C++ load_inline candidate would fail to build), ninja and g++; bubblewrap,
+# the sandbox every candidate runs in; and chromium with chromium-driver for the dashboard's browser test. GPU
+# hosts bring their own CUDA torch and set KFARM_PYTHON. Does nothing when everything is there.
 set -euo pipefail
 quiet=${1:-}
 need=()
@@ -24,6 +24,10 @@ if [ -d /usr/lib/python3/dist-packages/torch ] || [[ " ${need[*]} " == *" python
 fi
 # C++ extensions (load_inline) compile against Python.h.
 compgen -G "/usr/include/python3*/Python.h" >/dev/null || need+=(python3-dev)
+# The dashboard's browser test drives a real headless Chromium through chromedriver (Selenium); Debian's own
+# packages, so no browser or driver is downloaded at test time.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
