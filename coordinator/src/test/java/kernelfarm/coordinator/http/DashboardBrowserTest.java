@@ -45,7 +45,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The live dashboard in a real headless Chromium (Debian's chromium and chromium-driver, which
- * deploy/setup-debian.sh installs), driven with Selenium, against a real node: a campaign submitted while the page
+ * deploy/setup-debian.sh --tests installs), driven with Selenium, against a real node: a campaign submitted while the page
  * is open appears on it, and its figures change on the page without a reload. Screenshots go to
  * target/dashboard/. Skipped, saying why, only where chromium or chromedriver is not installed.
  */
@@ -69,7 +69,7 @@ class DashboardBrowserTest {
     Optional<Path> chromium = executable("KFARM_CHROMIUM", "chromium", "chromium-browser", "google-chrome");
     Optional<Path> driver = executable("KFARM_CHROMEDRIVER", "chromedriver");
     Assumptions.assumeTrue(chromium.isPresent() && driver.isPresent(), "headless Chromium is not installed ("
-        + (chromium.isEmpty() ? "no chromium" : "no chromedriver") + " on PATH): on Debian run deploy/setup-debian.sh, "
+        + (chromium.isEmpty() ? "no chromium" : "no chromedriver") + " on PATH): on Debian run deploy/setup-debian.sh --tests, "
         + "or apt-get install chromium chromium-driver");
     // Each answer differs (a module constant), so each is verified rather than answered from the verdict cache,
     // and comes after a pause, so the campaign is still running while the page watches it.
