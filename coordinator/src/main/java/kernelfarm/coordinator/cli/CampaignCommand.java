@@ -36,7 +36,10 @@ import picocli.CommandLine.Option;
  * or, with {@code --replay}, recorded answers served by a local OpenAI-compatible server.
  */
 @Command(name = "campaign", mixinStandardHelpOptions = true,
-    description = "Run a closed-loop campaign on a local node: LLM branches per problem, every candidate verified.")
+    description = "Run a closed-loop campaign on a local node: LLM branches per problem, every candidate verified. "
+        + "list, status and cancel speak to a running coordinator instead.",
+    subcommands = {CampaignRemoteCommands.ListCommand.class, CampaignRemoteCommands.StatusCommand.class,
+        CampaignRemoteCommands.CancelCommand.class})
 final class CampaignCommand implements Callable<Integer> {
   @Mixin
   FarmOptions farm;
@@ -44,8 +47,9 @@ final class CampaignCommand implements Callable<Integer> {
   @Mixin
   ClusterOptions cluster;
 
-  @Option(names = "--problems", required = true, description = "a folder of problem files, a KernelBench checkout "
-      + "or a .jsonl file")
+  // Checked in call(), not by picocli: a required option here would be demanded of `kfarm campaign list` too.
+  @Option(names = "--problems", description = "a folder of problem files, a KernelBench checkout or a .jsonl file "
+      + "(required to run a campaign)")
   Path problems;
 
   @Option(names = "--only", split = ",", description = "problem names or ids to run (default: all)")
@@ -102,6 +106,10 @@ final class CampaignCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (problems == null) {
+      throw new IllegalArgumentException("--problems: required to run a campaign; give a folder of problem files, a "
+          + "KernelBench checkout or a .jsonl file (or use kfarm campaign list|status|cancel for a running one)");
+    }
     Path home = Path.of(System.getenv().getOrDefault("KFARM_HOME", ".")).toAbsolutePath().normalize();
     ObjectMapper json = new ObjectMapper();
     List<Problem> selected = select(ProblemLibrary.load(problems, json).all());
