@@ -19,9 +19,9 @@ import picocli.CommandLine.Option;
 
 /**
  * Whether the dashboard slows the farm: the control-plane benchmark's campaign (1,000 branches in flight by
- * default, a fake LLM and a fake worker) run twice in one process after a warm-up, first alone (the baseline) and then with
- * campaign pages open: each viewer holds the page's Server-Sent Events stream, and one client times what the page
- * asks for (the campaign and its problems) twice a second. Prints both runs' rounds per second and their ratio
+ * default, a fake LLM and a fake worker) run twice in one process after a warm-up, first alone (the baseline) and
+ * then with campaign pages open: each viewer holds the page's Server-Sent Events stream, and one client times what
+ * the page asks for (the campaign and its problems) twice a second. Prints both runs' rounds per second and their ratio
  * (target: at least 0.90) and the campaign page's response times (target: under 200 ms).
  */
 @Command(name = "dashboard", mixinStandardHelpOptions = true,

@@ -15,8 +15,8 @@ import org.apache.pekko.http.javadsl.server.Route;
  * figures), so serving them needs no token.
  *
  * <pre>
- * /dashboard/                 index.html: Cluster (#/), Campaign (#/campaigns/ID), Problem (#/campaigns/ID/problems/PID)
- * /dashboard/lib/uPlot.iife.min.js, /dashboard/lib/uPlot.min.css   from the org.webjars.npm:uplot jar
+ * /dashboard/      index.html: Cluster (#/), Campaign (#/campaigns/ID), Problem (#/campaigns/ID/problems/PID)
+ * /dashboard/lib/  uPlot.iife.min.js and uPlot.min.css, from the org.webjars.npm:uplot jar
  * </pre>
  */
 final class Dashboard extends AllDirectives {

@@ -271,7 +271,8 @@ public final class CampaignService {
         .handle((status, failure) -> {
           if (failure != null) {
             throw ServiceException.of(Kind.UNAVAILABLE, "dispatcher", "the Dispatcher did not answer in "
-                + STATUS_TIMEOUT.toSeconds() + "s", "retry in a few seconds; the singleton may be moving to another node");
+                + STATUS_TIMEOUT.toSeconds() + "s",
+                "retry in a few seconds; the singleton may be moving to another node");
           }
           return status;
         });

@@ -45,8 +45,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The live dashboard in a real headless Chromium (Debian's chromium and chromium-driver, which
- * deploy/setup-debian.sh --tests installs), driven with Selenium, against a real node: a campaign submitted while the page
- * is open appears on it, and its figures change on the page without a reload. Screenshots go to
+ * deploy/setup-debian.sh --tests installs), driven with Selenium, against a real node: a campaign submitted while
+ * the page is open appears on it, and its figures change on the page without a reload. Screenshots go to
  * target/dashboard/. Skipped, saying why, only where chromium or chromedriver is not installed.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -69,8 +69,8 @@ class DashboardBrowserTest {
     Optional<Path> chromium = executable("KFARM_CHROMIUM", "chromium", "chromium-browser", "google-chrome");
     Optional<Path> driver = executable("KFARM_CHROMEDRIVER", "chromedriver");
     Assumptions.assumeTrue(chromium.isPresent() && driver.isPresent(), "headless Chromium is not installed ("
-        + (chromium.isEmpty() ? "no chromium" : "no chromedriver") + " on PATH): on Debian run deploy/setup-debian.sh --tests, "
-        + "or apt-get install chromium chromium-driver");
+        + (chromium.isEmpty() ? "no chromium" : "no chromedriver") + " on PATH): on Debian run "
+        + "deploy/setup-debian.sh --tests, or apt-get install chromium chromium-driver");
     // Each answer differs (a module constant), so each is verified rather than answered from the verdict cache,
     // and comes after a pause, so the campaign is still running while the page watches it.
     llm = FakeLlmServer.start(json).responder(request -> FakeLlmServer.after(Duration.ofMillis(1500),
