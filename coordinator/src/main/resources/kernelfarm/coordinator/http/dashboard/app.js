@@ -181,12 +181,14 @@ function drawChart(holder, existing, labels, data, xLabel, yLabel) {
     return existing;
   }
   holder.replaceChildren();
+  // A best-so-far curve holds its value until the next improvement: steps, not slopes.
+  const stepped = uPlot.paths && uPlot.paths.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined;
   const plot = new uPlot({
     width: Math.max(320, holder.clientWidth - 12), height: 260,
     scales: { x: { time: false } },
     axes: [{ label: xLabel }, { label: yLabel }],
     series: [{ label: xLabel }, ...labels.map((label, i) => ({
-      label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true, points: { size: 5 },
+      label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true, points: { size: 5 }, paths: stepped,
     }))],
   }, data, holder);
   return { key, plot };
