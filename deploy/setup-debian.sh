@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Installs what KernelFarm needs on Debian 12 when it is missing: JDK 17 and Maven to build; for the harness's
 # cpu backend Python 3 with torch (Debian's python3-torch), torch's C++ headers (libtorch-dev: python3-torch alone
-# has no torch/extension.h, so every C++ load_inline candidate would fail to build), ninja and g++; and bubblewrap,
-# the sandbox every candidate runs in. GPU hosts bring their own CUDA torch and set KFARM_PYTHON. Does nothing when
-# everything is there.
+# has no torch/extension.h, so every C++ load_inline candidate would fail to build), ninja and g++; bubblewrap,
+# the sandbox every candidate runs in. With --tests, also chromium and chromium-driver for the dashboard's browser
+# test (run-tests passes it; kfarm does not, so running the farm never pulls in a browser). GPU hosts bring their
+# own CUDA torch and set KFARM_PYTHON. Does nothing when everything is there.
 set -euo pipefail
-quiet=${1:-}
+quiet=
+tests=
+for arg in "$@"; do
+  case "$arg" in
+    --quiet) quiet=--quiet ;;
+    --tests) tests=--tests ;;
+    *) echo "setup-debian.sh: unknown option $arg (use --quiet, --tests)" >&2; exit 2 ;;
+  esac
+done
 need=()
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
@@ -24,6 +33,12 @@ if [ -d /usr/lib/python3/dist-packages/torch ] || [[ " ${need[*]} " == *" python
 fi
 # C++ extensions (load_inline) compile against Python.h.
 compgen -G "/usr/include/python3*/Python.h" >/dev/null || need+=(python3-dev)
+# The dashboard's browser test drives a real headless Chromium through chromedriver (Selenium); Debian's own
+# packages, so no browser or driver is downloaded at test time.
+if [ "$tests" = "--tests" ]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+fi
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -137,7 +137,7 @@ public final class Node implements AutoCloseable {
       }
       ApiServer.Settings httpSettings = ApiServer.Settings.from(config);
       CampaignService service = view == null ? null : new CampaignService(system, new ViewQueries(view, json(system)),
-          endpointNames(deps), httpSettings.askTimeout());
+          endpointNames(deps), httpSettings.askTimeout(), dispatcher);
       InetSocketAddress http = service != null && httpSettings.enabled()
           ? ApiServer.start(system, service, httpSettings, deps.metrics(), System.out) : null;
       WorkerNode.Started worker = self.hasRole("worker") ? WorkerNode.init(system, workerSettings, dispatcher) : null;

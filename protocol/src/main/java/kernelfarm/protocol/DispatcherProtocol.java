@@ -21,7 +21,7 @@ public final class DispatcherProtocol {
 
   /** What the Dispatcher accepts. */
   public sealed interface Command extends KryoMessage
-      permits SubmitCandidate, Withdraw, RequestWork, RenewLease, ReportVerdict {}
+      permits SubmitCandidate, Withdraw, RequestWork, RenewLease, ReportVerdict, GetStatus {}
 
   /**
    * Verify this candidate. Sent by a Branch. The Dispatcher answers {@link Queued} at once, then sends
@@ -152,6 +152,49 @@ public final class DispatcherProtocol {
   public record VerdictReady(Verdict verdict) implements KryoMessage {
     public VerdictReady {
       Require.nonNull(verdict, "verdict");
+    }
+  }
+
+  /**
+   * How the queue and the workers stand, for the dashboard and /metrics. Sent by a coordinator's HTTP side, a few
+   * times a minute; answered at once with {@link FarmStatus}. Read-only, so a repeat is safe.
+   */
+  public record GetStatus(ActorRef<FarmStatus> replyTo) implements Command {
+    public GetStatus {
+      Require.nonNull(replyTo, "replyTo");
+    }
+  }
+
+  /**
+   * The Dispatcher's answer to {@link GetStatus}. Small whatever the load: counts, and one line per worker it has
+   * heard from recently (a worker that left drops out after three leases of silence).
+   *
+   * @param queued candidates waiting for a worker
+   * @param leased candidates a worker holds a lease on (compiling or evaluating)
+   * @param verdictsLastMinute verdicts reported in the last 60 seconds
+   * @param verdicts verdicts reported since this Dispatcher started (it restarts when the singleton moves)
+   */
+  public record FarmStatus(int queued, int leased, int verdictsLastMinute, long verdicts, List<WorkerStatus> workers)
+      implements KryoMessage {
+    public FarmStatus {
+      workers = List.copyOf(Require.nonNull(workers, "workers"));
+    }
+  }
+
+  /**
+   * One worker (one device) as the Dispatcher sees it. Leased time covers the candidate's compile and evaluation:
+   * the Dispatcher cannot tell the two apart, so {@code leasedSeconds / seenSeconds} is the share of time the
+   * device had work, an upper bound on the share it evaluated.
+   *
+   * @param waiting it has asked for work and none is queued that it can run
+   * @param seenSeconds since the Dispatcher first heard from it
+   * @param silentSeconds since it last asked or renewed
+   */
+  public record WorkerStatus(String workerId, String deviceType, int leases, boolean waiting, double leasedSeconds,
+      double seenSeconds, double silentSeconds, long verdicts) implements KryoMessage {
+    public WorkerStatus {
+      Require.nonBlank(workerId, "workerId");
+      Require.nonBlank(deviceType, "deviceType");
     }
   }
 }

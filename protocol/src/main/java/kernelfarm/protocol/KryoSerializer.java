@@ -53,6 +53,9 @@ public final class KryoSerializer extends SerializerWithStringManifest {
       DispatcherProtocol.VerdictAck.class, 26,
       DispatcherProtocol.VerdictReady.class, 27,
       DispatcherProtocol.Withdraw.class, 28,
+      DispatcherProtocol.GetStatus.class, 29,
+      DispatcherProtocol.FarmStatus.class, 30,
+      DispatcherProtocol.WorkerStatus.class, 31,
       // What they carry.
       CandidateId.class, 40,
       Candidate.class, 41,

@@ -28,6 +28,9 @@ public final class SearchMetrics {
     for (Status s : Status.values()) {
       verdicts.labelValues(s.name()); // every status shows, at 0, from the first scrape
     }
+    for (TokenKind kind : TokenKind.values()) {
+      tokens.labelValues(kind.name()); // likewise: a series that appears only with the first round breaks rate()
+    }
   }
 
   public void verdict(Status status) {

@@ -3,6 +3,7 @@ package kernelfarm.coordinator.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import java.net.InetSocketAddress;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +36,10 @@ import picocli.CommandLine.Option;
  * or, with {@code --replay}, recorded answers served by a local OpenAI-compatible server.
  */
 @Command(name = "campaign", mixinStandardHelpOptions = true,
-    description = "Run a closed-loop campaign on a local node: LLM branches per problem, every candidate verified.")
+    description = "Run a closed-loop campaign on a local node: LLM branches per problem, every candidate verified. "
+        + "list, status and cancel speak to a running coordinator instead.",
+    subcommands = {CampaignRemoteCommands.ListCommand.class, CampaignRemoteCommands.StatusCommand.class,
+        CampaignRemoteCommands.CancelCommand.class})
 final class CampaignCommand implements Callable<Integer> {
   @Mixin
   FarmOptions farm;
@@ -43,8 +47,9 @@ final class CampaignCommand implements Callable<Integer> {
   @Mixin
   ClusterOptions cluster;
 
-  @Option(names = "--problems", required = true, description = "a folder of problem files, a KernelBench checkout "
-      + "or a .jsonl file")
+  // Checked in call(), not by picocli: a required option here would be demanded of `kfarm campaign list` too.
+  @Option(names = "--problems", description = "a folder of problem files, a KernelBench checkout or a .jsonl file "
+      + "(required to run a campaign)")
   Path problems;
 
   @Option(names = "--only", split = ",", description = "problem names or ids to run (default: all)")
@@ -96,8 +101,15 @@ final class CampaignCommand implements Callable<Integer> {
   /** Set by {@code kfarm demo}: print this line first when no endpoint is configured. */
   String replayNotice;
 
+  /** Set by {@code kfarm demo}: after the results, keep the node (and its dashboard) up until Ctrl-C. */
+  boolean keepServing;
+
   @Override
   public Integer call() throws Exception {
+    if (problems == null) {
+      throw new IllegalArgumentException("--problems: required to run a campaign; give a folder of problem files, a "
+          + "KernelBench checkout or a .jsonl file (or use kfarm campaign list|status|cancel for a running one)");
+    }
     Path home = Path.of(System.getenv().getOrDefault("KFARM_HOME", ".")).toAbsolutePath().normalize();
     ObjectMapper json = new ObjectMapper();
     List<Problem> selected = select(ProblemLibrary.load(problems, json).all());
@@ -144,9 +156,20 @@ final class CampaignCommand implements Callable<Integer> {
       spec.validated(Set.of(endpoint.name()));
       System.out.printf("campaign %s: %d problems x %d branches x %d rounds, budget %s per problem, %s backend%n",
           campaignId, selected.size(), branches, rounds, budget, backend.wireName());
-      node.httpAddress().ifPresent(a -> System.out.printf("API: http://%s:%d/api/v1/campaigns/%s%n",
-          a.getHostString(), a.getPort(), campaignId));
-      return CampaignRunner.run(node, campaignId, spec, selected, results, System.out);
+      node.httpAddress().ifPresent(a -> {
+        System.out.printf("API: http://%s:%d/api/v1/campaigns/%s%n", a.getHostString(), a.getPort(), campaignId);
+        System.out.printf("dashboard (live while it runs): http://%s:%d/dashboard/#/campaigns/%s%n",
+            a.getHostString(), a.getPort(), campaignId);
+      });
+      int code = CampaignRunner.run(node, campaignId, spec, selected, results, System.out);
+      if (keepServing && node.httpAddress().isPresent()) {
+        InetSocketAddress a = node.httpAddress().get();
+        System.out.printf("kfarm %s: finished; the dashboard stays up at http://%s:%d/dashboard/ until Ctrl-C%n",
+            name, a.getHostString(), a.getPort());
+        // Ctrl-C runs Pekko's coordinated shutdown from the JVM's shutdown hook, which terminates the system.
+        node.system().getWhenTerminated().toCompletableFuture().join();
+      }
+      return code;
     } finally {
       if (server != null) {
         server.close();

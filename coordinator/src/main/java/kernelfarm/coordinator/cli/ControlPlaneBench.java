@@ -85,15 +85,60 @@ final class ControlPlaneBench implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    try (Fixture fixture = fixture()) {
+      System.err.printf("baseline: a bare loop of %d branches x %d rounds through the same LLM client%n",
+          problems * branches, rounds);
+      double bare = bareLoop(new LlmClient(fixture.endpoint(), fixture.http(), fixture.json(), Clock.systemUTC()),
+          problems * branches, rounds);
+      Run run = controlPlane(fixture, null);
+      System.out.printf("branches in flight: %d (target %d); peak concurrent LLM calls: %d%n", run.branches(),
+          TARGET_BRANCHES, run.llmPeak());
+      System.out.printf("rounds: %d judged of %d in %.1f s: %.0f rounds/s overall, %.0f rounds/s after the first "
+          + "wave (target %.0f: %.2fx)%n", run.judged(), run.planned(), run.wallSeconds(), run.roundsPerSecond(),
+          run.steadyRoundsPerSecond(), TARGET_ROUNDS_PER_SECOND, run.steadyRoundsPerSecond()
+              / TARGET_ROUNDS_PER_SECOND);
+      System.out.printf("baseline, a bare client loop (no actors, persistence or dispatch): %.0f rounds/s; the "
+          + "control plane keeps %.2fx of it%n", bare, run.roundsPerSecond() / bare);
+      System.out.printf("LLM calls: %d; errors: %d rounds missing%n", run.llmCalls(), run.planned() - run.judged());
+      return run.planned() == run.judged() ? 0 : 1;
+    }
+  }
+
+  /** The fake LLM and the client setup that every run of this benchmark (and the dashboard's) shares. */
+  record Fixture(HttpServer llm, ObjectMapper json, HttpClient http, LlmEndpoint endpoint, AtomicLong llmCalls,
+      AtomicInteger llmPeak) implements AutoCloseable {
+    @Override
+    public void close() {
+      llm.stop(0);
+    }
+  }
+
+  Fixture fixture() throws Exception {
     ObjectMapper json = new ObjectMapper();
     AtomicLong llmCalls = new AtomicLong();
-    AtomicInteger llmInFlight = new AtomicInteger();
     AtomicInteger llmPeak = new AtomicInteger();
-    HttpServer llm = fakeLlm(json, llmCalls, llmInFlight, llmPeak);
+    HttpServer llm = fakeLlm(json, llmCalls, new AtomicInteger(), llmPeak);
+    LlmEndpoint endpoint = new LlmEndpoint("bench", URI.create("http://127.0.0.1:" + llm.getAddress().getPort()
+        + "/v1"), "fake", null, problems * branches, Duration.ofMinutes(1), 2, 0, 0);
+    HttpClient http = HttpClient.newBuilder().executor(Executors.newFixedThreadPool(4)).build();
+    return new Fixture(llm, json, http, endpoint, llmCalls, llmPeak);
+  }
+
+  /** What one run of the control plane measured. */
+  record Run(int branches, long planned, long judged, double wallSeconds, double roundsPerSecond,
+      double steadyRoundsPerSecond, long llmCalls, int llmPeak) {}
+
+  /** Runs beside the campaign: started once it is submitted, closed when it ends (the dashboard's viewers). */
+  interface Beside {
+    AutoCloseable start(URI api, String campaignId) throws Exception;
+  }
+
+  /** One campaign on a fresh coordinator node (its own H2 file); {@code beside} may be null. */
+  Run controlPlane(Fixture fixture, Beside beside) throws Exception {
+    fixture.llmCalls().set(0);
+    fixture.llmPeak().set(0);
     Path store = Files.createTempDirectory("kfarm-control-plane");
     int total = problems * branches;
-    LlmEndpoint endpoint = new LlmEndpoint("bench", URI.create("http://127.0.0.1:" + llm.getAddress().getPort()
-        + "/v1"), "fake", null, total, Duration.ofMinutes(1), 2, 0, 0);
     var overrides = ConfigFactory.parseMap(Map.of(
         "pekko.cluster.roles", List.of("coordinator"),
         "kernelfarm.store.url", "jdbc:h2:file:" + store.resolve("kfarm"),
@@ -102,14 +147,8 @@ final class ControlPlaneBench implements Callable<Integer> {
         "kernelfarm.coordinator.http.token-file", store.resolve("api-token").toString(),
         "kernelfarm.coordinator.prompts", Path.of(System.getenv().getOrDefault("KFARM_HOME", "."))
             .resolve("prompts").toAbsolutePath().toString()));
-    HttpClient http = HttpClient.newBuilder().executor(Executors.newFixedThreadPool(4)).build();
-    System.err.printf("baseline: a bare loop of %d branches x %d rounds through the same LLM client%n", total,
-        rounds);
-    double bare = bareLoop(new LlmClient(endpoint, http, json, Clock.systemUTC()), total, rounds);
-    llmCalls.set(0);
-    llmPeak.set(0);
-    try (Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), http, List.of(endpoint)),
-        true)) {
+    try (Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), fixture.http(),
+        List.of(fixture.endpoint())), true)) {
       AtomicLong verdicts = new AtomicLong();
       node.system().systemActorOf(fakeWorker(node.dispatcher(), verdictLatency, workerSlots, verdicts),
           "fake-worker", Props.empty());
@@ -125,30 +164,35 @@ final class ControlPlaneBench implements Callable<Integer> {
           new CampaignSpec.Sampling(0.7, 1024, null), List.of("bench"), VerifySettings.defaults());
       String id = "control-plane-" + System.currentTimeMillis();
       System.err.printf("control-plane: %d problems x %d branches x %d rounds = %d branches, %d rounds; verdict "
-          + "latency %d ms; %d cores%n", problems, branches, rounds, total, total * rounds, verdictLatency.toMillis(),
-          Runtime.getRuntime().availableProcessors());
+          + "latency %d ms; %d cores%s%n", problems, branches, rounds, total, total * rounds, verdictLatency.toMillis(),
+          Runtime.getRuntime().availableProcessors(), beside == null ? "" : "; with the dashboard open");
       long started = System.nanoTime();
       node.submit(id, spec, set).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      InetSocketAddress api = node.httpAddress().orElseThrow();
+      AutoCloseable alongside = beside == null ? () -> { }
+          : beside.start(URI.create("http://127.0.0.1:" + api.getPort()), id);
       ProgressBar bar = new ProgressBar(System.err, total * rounds);
       long shown = 0;
       Campaign.Progress progress;
       double steadyFrom = 0;
       long steadyRounds = 0;
-      while (true) {
-        progress = node.progress(id).toCompletableFuture().get(60, TimeUnit.SECONDS);
-        long judged = verdicts.get();
-        for (; shown < judged; shown++) {
-          bar.advance(Status.CORRECT);
+      try (alongside) {
+        while (true) {
+          progress = node.progress(id).toCompletableFuture().get(60, TimeUnit.SECONDS);
+          long judged = verdicts.get();
+          for (; shown < judged; shown++) {
+            bar.advance(Status.CORRECT);
+          }
+          if (steadyFrom == 0 && judged >= total) {
+            // From the first full wave on, every branch is past its start: the steady state.
+            steadyFrom = (System.nanoTime() - started) / 1e9;
+            steadyRounds = judged;
+          }
+          if (progress.finished() != null) {
+            break;
+          }
+          Thread.sleep(200);
         }
-        if (steadyFrom == 0 && judged >= total) {
-          // From the first full wave on, every branch is past its start: the steady state.
-          steadyFrom = (System.nanoTime() - started) / 1e9;
-          steadyRounds = judged;
-        }
-        if (progress.finished() != null) {
-          break;
-        }
-        Thread.sleep(200);
       }
       double wall = (System.nanoTime() - started) / 1e9;
       bar.finish();
@@ -158,18 +202,8 @@ final class ControlPlaneBench implements Callable<Integer> {
       }
       double rate = judged / wall;
       double steady = steadyFrom > 0 && wall > steadyFrom ? (judged - steadyRounds) / (wall - steadyFrom) : rate;
-      System.out.printf("branches in flight: %d (target %d); peak concurrent LLM calls: %d%n", total,
-          TARGET_BRANCHES, llmPeak.get());
-      System.out.printf("rounds: %d judged of %d in %.1f s: %.0f rounds/s overall, %.0f rounds/s after the first "
-          + "wave (target %.0f: %.2fx)%n", judged, (long) total * rounds, wall, rate, steady,
-          TARGET_ROUNDS_PER_SECOND, steady / TARGET_ROUNDS_PER_SECOND);
-      System.out.printf("baseline, a bare client loop (no actors, persistence or dispatch): %.0f rounds/s; the "
-          + "control plane keeps %.2fx of it%n", bare, rate / bare);
-      long missing = (long) total * rounds - judged;
-      System.out.printf("LLM calls: %d; errors: %d rounds missing%n", llmCalls.get(), missing);
-      return missing == 0 ? 0 : 1;
-    } finally {
-      llm.stop(0);
+      return new Run(total, (long) total * rounds, judged, wall, rate, steady, fixture.llmCalls().get(),
+          fixture.llmPeak().get());
     }
   }
 

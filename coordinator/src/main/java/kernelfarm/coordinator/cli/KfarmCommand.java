@@ -16,7 +16,18 @@ public final class KfarmCommand implements Runnable {
 
   /** Runs the command line; bad input prints the error (naming the option and the fix) and exits 2. */
   public static int execute(String... args) {
+    return execute(new CommandLine(new KfarmCommand()), args);
+  }
+
+  /** The same, printing to {@code out} and {@code err}: how tests read what a command printed. */
+  public static int execute(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
     CommandLine cli = new CommandLine(new KfarmCommand());
+    cli.setOut(out);
+    cli.setErr(err);
+    return execute(cli, args);
+  }
+
+  private static int execute(CommandLine cli, String... args) {
     cli.setExecutionExceptionHandler((e, commandLine, parsed) -> {
       if (e instanceof IllegalArgumentException || e instanceof IllegalStateException) {
         commandLine.getErr().println("kfarm: " + e.getMessage());

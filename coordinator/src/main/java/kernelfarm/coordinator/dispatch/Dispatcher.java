@@ -4,11 +4,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -56,6 +58,26 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
 
   private record EntryKey(CandidateId candidateId, VerifySettings settings) {}
 
+  /** What GetStatus reports of one worker; updated as its requests, renewals, leases and verdicts pass. */
+  private static final class Seen {
+    final String deviceType;
+    final Instant first;
+    Instant last;
+    int leases;
+    Instant leasedSince;
+    Duration leased = Duration.ZERO;
+    long verdicts;
+
+    Seen(String deviceType, Instant now) {
+      this.deviceType = deviceType;
+      this.first = now;
+      this.last = now;
+    }
+  }
+
+  /** Verdicts per minute is over this window. */
+  private static final Duration RATE_WINDOW = Duration.ofMinutes(1);
+
   private final Clock clock;
   private final Duration leaseDuration;
   private final Map<EntryKey, Entry> entries = new LinkedHashMap<>();
@@ -64,6 +86,9 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
   private final Map<String, DispatcherProtocol.RequestWork> parked = new LinkedHashMap<>();
   private final Map<CacheKey, Verdict> cache = new HashMap<>();
   private final Set<String> deviceTypes = new HashSet<>();
+  private final Map<String, Seen> seen = new LinkedHashMap<>();
+  private final Deque<Instant> recentVerdicts = new ArrayDeque<>();
+  private long verdictCount;
 
   private Dispatcher(ActorContext<DispatcherProtocol.Command> context, Clock clock, Duration leaseDuration) {
     super(context);
@@ -83,6 +108,7 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
         .onMessage(DispatcherProtocol.RequestWork.class, this::onRequestWork)
         .onMessage(DispatcherProtocol.RenewLease.class, this::onRenewLease)
         .onMessage(DispatcherProtocol.ReportVerdict.class, this::onReportVerdict)
+        .onMessage(DispatcherProtocol.GetStatus.class, this::onGetStatus)
         .build();
   }
 
@@ -126,6 +152,8 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
   private Behavior<DispatcherProtocol.Command> onRequestWork(DispatcherProtocol.RequestWork request) {
     expireLeases();
     deviceTypes.add(request.capabilities().deviceType());
+    seen.computeIfAbsent(request.workerId(), id -> new Seen(request.capabilities().deviceType(), clock.instant()))
+        .last = clock.instant();
     parked.put(request.workerId(), request);
     offerParked();
     return this;
@@ -145,6 +173,7 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
       entry.leaseId = leaseId;
       leases.put(leaseId, new Lease(key.candidateId(), key.settings(), request.workerId(),
           clock.instant().plus(leaseDuration)));
+      leaseTaken(request.workerId());
       request.replyTo().tell(new DispatcherProtocol.WorkOffer(leaseId, entry.candidate, entry.problem,
           entry.settings, leaseDuration));
     }
@@ -165,6 +194,10 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
   private Behavior<DispatcherProtocol.Command> onRenewLease(DispatcherProtocol.RenewLease renew) {
     expireLeases();
     Instant expires = clock.instant().plus(leaseDuration);
+    Seen worker = seen.get(renew.workerId());
+    if (worker != null) {
+      worker.last = clock.instant();
+    }
     offerParked();
     for (String leaseId : renew.leaseIds()) {
       Lease lease = leases.get(leaseId);
@@ -178,6 +211,9 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
   private Behavior<DispatcherProtocol.Command> onReportVerdict(DispatcherProtocol.ReportVerdict report) {
     Verdict verdict = report.verdict();
     Lease lease = leases.remove(report.leaseId());
+    if (lease != null) {
+      leaseGiven(lease.workerId(), true);
+    }
     VerifySettings settings = lease != null ? lease.settings() : settingsOf(verdict.candidateId(), report.leaseId());
     if (settings != null) {
       EntryKey key = new EntryKey(verdict.candidateId(), settings);
@@ -191,6 +227,64 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
     }
     report.replyTo().tell(new DispatcherProtocol.VerdictAck(report.leaseId()));
     return this;
+  }
+
+  private Behavior<DispatcherProtocol.Command> onGetStatus(DispatcherProtocol.GetStatus get) {
+    expireLeases();
+    Instant now = clock.instant();
+    pruneVerdicts(now);
+    // A worker that left stops asking; after three leases of silence it is gone, not merely busy.
+    Duration gone = leaseDuration.multipliedBy(3);
+    seen.entrySet().removeIf(e -> e.getValue().leases == 0 && !parked.containsKey(e.getKey())
+        && Duration.between(e.getValue().last, now).compareTo(gone) > 0);
+    List<DispatcherProtocol.WorkerStatus> workers = new ArrayList<>();
+    seen.forEach((id, w) -> {
+      Duration leased = w.leasedSince == null ? w.leased : w.leased.plus(Duration.between(w.leasedSince, now));
+      workers.add(new DispatcherProtocol.WorkerStatus(id, w.deviceType, w.leases, parked.containsKey(id),
+          seconds(leased), seconds(Duration.between(w.first, now)), seconds(Duration.between(w.last, now)),
+          w.verdicts));
+    });
+    get.replyTo().tell(new DispatcherProtocol.FarmStatus(queue.size(), leases.size(), recentVerdicts.size(),
+        verdictCount, workers));
+    return this;
+  }
+
+  private void leaseTaken(String workerId) {
+    Seen w = seen.get(workerId);
+    if (w != null && w.leases++ == 0) {
+      w.leasedSince = clock.instant();
+    }
+  }
+
+  private void leaseGiven(String workerId, boolean withVerdict) {
+    Instant now = clock.instant();
+    if (withVerdict) {
+      verdictCount++;
+      recentVerdicts.addLast(now);
+      pruneVerdicts(now);
+    }
+    Seen w = seen.get(workerId);
+    if (w == null || w.leases == 0) {
+      return;
+    }
+    if (withVerdict) {
+      w.verdicts++;
+    }
+    if (--w.leases == 0 && w.leasedSince != null) {
+      w.leased = w.leased.plus(Duration.between(w.leasedSince, now));
+      w.leasedSince = null;
+    }
+  }
+
+  private void pruneVerdicts(Instant now) {
+    Instant from = now.minus(RATE_WINDOW);
+    while (!recentVerdicts.isEmpty() && recentVerdicts.peekFirst().isBefore(from)) {
+      recentVerdicts.removeFirst();
+    }
+  }
+
+  private static double seconds(Duration d) {
+    return d.toNanos() / 1e9;
   }
 
   private VerifySettings settingsOf(CandidateId id, String leaseId) {
@@ -211,6 +305,7 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
       Map.Entry<String, Lease> e = it.next();
       if (e.getValue().expires().isBefore(now)) {
         it.remove();
+        leaseGiven(e.getValue().workerId(), false);
         EntryKey key = new EntryKey(e.getValue().candidateId(), e.getValue().settings());
         if (entries.containsKey(key)) {
           getContext().getLog().atWarn().addKeyValue("candidate", key.candidateId().value())

@@ -9,18 +9,21 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.stream.StreamSupport;
 import kernelfarm.coordinator.campaign.FieldError;
 import kernelfarm.coordinator.service.CampaignService;
 import kernelfarm.coordinator.service.ServiceException;
 import kernelfarm.coordinator.service.ServiceException.Kind;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -31,6 +34,9 @@ import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.Uri;
+import org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling;
+import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
 import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
 import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
@@ -38,6 +44,7 @@ import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.apache.pekko.stream.javadsl.Source;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,6 +64,10 @@ import org.slf4j.LoggerFactory;
  * curl -s localhost:8480/api/v1/campaigns/nightly/candidates/CANDIDATE_ID
  * curl -s -X POST -H "Authorization: Bearer $KFARM_API_TOKEN" localhost:8480/api/v1/campaigns/nightly/cancel
  * curl -s localhost:8480/api/v1/cluster/members
+ * curl -s localhost:8480/api/v1/cluster/status
+ * curl -sN localhost:8480/api/v1/campaigns/nightly/events
+ * curl -sN localhost:8480/api/v1/events/cluster
+ * open http://localhost:8480/dashboard/
  * curl -s localhost:8480/api/v1/openapi.json
  * curl -s localhost:8480/metrics
  * </pre>
@@ -74,10 +85,14 @@ public final class ApiRoutes extends AllDirectives {
   private final byte[] openApi;
   private final NodeMetrics metrics;
   private final java.util.concurrent.Executor blocking;
+  private final Duration liveEvery;
+  private final Dashboard dashboard;
 
   public ApiRoutes(ActorSystem<?> system, CampaignService service, ObjectMapper json, ApiToken token,
-      boolean readsNeedToken, long maxBody, PrometheusRegistry registry) {
+      boolean readsNeedToken, long maxBody, Duration liveEvery, PrometheusRegistry registry) {
     this.metrics = new NodeMetrics(registry, service.queries());
+    this.liveEvery = liveEvery;
+    this.dashboard = new Dashboard();
     this.blocking = system.dispatchers().lookup(
         org.apache.pekko.actor.typed.DispatcherSelector.fromConfig("kernelfarm.blocking-dispatcher"));
     this.system = system;
@@ -100,10 +115,17 @@ public final class ApiRoutes extends AllDirectives {
   public Route routes() {
     return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(
         path("metrics", () -> get(() -> reading(this::metrics))),
+        // The pages and scripts hold no data (it comes from the API below, token and all), so they are open.
+        pathSingleSlash(() -> get(() -> redirect(Uri.create("/dashboard/"), StatusCodes.SEE_OTHER))),
+        pathPrefix("dashboard", () -> get(dashboard::routes)),
         pathPrefix("api", () -> pathPrefix("v1", () -> concat(
             path("openapi.json", () -> get(() -> complete(HttpResponse.create()
                 .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, openApi))))),
             path(segment("cluster").slash("members"), () -> get(() -> reading(this::members))),
+            path(segment("cluster").slash("status"), () -> get(() -> reading(() -> respond(this::clusterStatus)))),
+            pathPrefix("events", () -> concat(
+                path("cluster", () -> get(() -> reading(() -> live(this::clusterStatus)))),
+                path("campaigns", () -> get(() -> reading(() -> live(() -> service.list(0, DEFAULT_LIMIT))))))),
             pathPrefix("campaigns", () -> concat(
                 pathEnd(() -> concat(
                     get(() -> reading(() -> page((offset, limit) -> service.list(offset, limit)))),
@@ -114,7 +136,12 @@ public final class ApiRoutes extends AllDirectives {
   /** Prometheus text format; the scrape reads the read tables, so it runs on the blocking dispatcher. */
   private Route metrics() {
     ContentType type = ContentTypes.parse(metrics.contentType());
-    return completeWithFuture(CompletableFuture.supplyAsync(metrics::scrape, blocking)
+    // The Dispatcher's figures come with the scrape; if it does not answer, its gauges are left out.
+    return completeWithFuture(service.farm().handle((farm, failure) -> farm)
+        .thenApplyAsync(farm -> {
+          metrics.farm(farm);
+          return metrics.scrape();
+        }, blocking)
         .handle((bytes, failure) -> failure == null
             ? HttpResponse.create().withEntity(HttpEntities.create(type, bytes)) : errorResponse(failure)));
   }
@@ -122,6 +149,7 @@ public final class ApiRoutes extends AllDirectives {
   private Route campaign(String id) {
     return concat(
         pathEnd(() -> get(() -> reading(() -> respond(() -> service.get(id))))),
+        path("events", () -> get(() -> reading(() -> live(() -> campaignView(id))))),
         path("cancel", () -> post(() -> writing(() -> respond(() -> service.cancel(id), StatusCodes.ACCEPTED)))),
         path("leaderboard", () -> get(() -> reading(() ->
             page((offset, limit) -> service.leaderboard(id, offset, limit))))),
@@ -132,6 +160,8 @@ public final class ApiRoutes extends AllDirectives {
             pathPrefix(segment(), problem -> concat(
                 pathEnd(() -> get(() -> reading(() ->
                     page((offset, limit) -> service.problem(id, problem, offset, limit))))),
+                path("events", () -> get(() -> reading(() ->
+                    live(() -> service.problem(id, problem, 0, CampaignService.MAX_LIMIT))))),
                 path(segment("rounds").slash(integerSegment()).slash(integerSegment()), (branch, round) ->
                     get(() -> reading(() -> respond(() -> service.round(id, problem, branch, round))))))))));
   }
@@ -143,6 +173,12 @@ public final class ApiRoutes extends AllDirectives {
   }
 
   private Route members() {
+    ObjectNode body = json.createObjectNode();
+    body.set("members", memberList());
+    return complete(jsonResponse(StatusCodes.OK, body));
+  }
+
+  private ArrayNode memberList() {
     ArrayNode out = json.createArrayNode();
     for (Member m : Cluster.get(system).state().getMembers()) {
       ObjectNode node = out.addObject();
@@ -153,9 +189,60 @@ public final class ApiRoutes extends AllDirectives {
           .forEach(roles::add);
       node.put("reachable", Cluster.get(system).state().getUnreachable().stream().noneMatch(u -> u.equals(m)));
     }
-    ObjectNode body = json.createObjectNode();
-    body.set("members", out);
-    return complete(jsonResponse(StatusCodes.OK, body));
+    return out;
+  }
+
+  /**
+   * The Cluster page's data: members, and the Dispatcher's queue and workers. Members still come when the
+   * Dispatcher does not answer ({@code farm} null, {@code farmError} saying why): that is when an operator looks.
+   */
+  private CompletionStage<ObjectNode> clusterStatus() {
+    return service.farm().handle((farm, failure) -> {
+      ObjectNode body = json.createObjectNode();
+      body.set("members", memberList());
+      body.set("farm", json.valueToTree(farm));
+      if (failure != null) {
+        body.set("farmError", json.valueToTree(errorBody(failure)));
+      }
+      return body;
+    });
+  }
+
+  /** The Campaign page's data: the campaign's figures and its problems (up to the largest page). */
+  private CompletionStage<Map<String, Object>> campaignView(String id) {
+    return service.get(id).thenCombine(service.problems(id, 0, CampaignService.MAX_LIMIT),
+        (campaign, problems) -> Map.of("campaign", campaign, "problems", problems));
+  }
+
+  /**
+   * Server-Sent Events for the dashboard: the snapshot every {@code live-every}, sent only when it changed (a
+   * heartbeat keeps idle connections open). Each open page costs one read-table query per tick, never an entity
+   * ask. A failed snapshot (a campaign not projected yet, a Dispatcher moving) is an {@code error} event with the
+   * usual JSON error, and the stream goes on.
+   */
+  private Route live(Supplier<CompletionStage<?>> snapshot) {
+    AtomicReference<String> last = new AtomicReference<>();
+    Source<ServerSentEvent, NotUsed> events = Source.tick(Duration.ZERO, liveEvery, "tick")
+        .mapAsync(1, tick -> liveEvent(snapshot))
+        .filter(event -> !event.equals(last.getAndSet(event)))
+        .map(event -> event.startsWith("E") ? ServerSentEvent.create(event.substring(1), "error")
+            : ServerSentEvent.create(event.substring(1), "snapshot"))
+        .keepAlive(Duration.ofSeconds(15), ServerSentEvent::heartbeat)
+        .mapMaterializedValue(cancellable -> NotUsed.getInstance());
+    return completeOK(events, EventStreamMarshalling.toEventStream());
+  }
+
+  /** One snapshot as JSON, prefixed S (snapshot) or E (error), so that equal snapshots compare equal. */
+  private CompletionStage<String> liveEvent(Supplier<CompletionStage<?>> snapshot) {
+    CompletionStage<?> stage;
+    try {
+      stage = snapshot.get();
+    } catch (RuntimeException e) {
+      stage = CompletableFuture.failedFuture(e);
+    }
+    return stage.handle((value, failure) -> failure == null ? "S" + new String(jsonBytes(value),
+        java.nio.charset.StandardCharsets.UTF_8) : "E" + new String(jsonBytes(errorBody(failure)),
+        java.nio.charset.StandardCharsets.UTF_8));
   }
 
   /** A paged list: {@code offset} (default 0) and {@code limit} (default 50, at most 500) checked first. */
@@ -224,30 +311,41 @@ public final class ApiRoutes extends AllDirectives {
   }
 
   private HttpResponse errorResponse(Throwable failure) {
+    Map<String, Object> body = errorBody(failure);
+    return jsonResponse(StatusCodes.get((Integer) body.get("status")), body);
+  }
+
+  /** The JSON error a failure maps to: {@code {"status", "errors"}}. A status of 500 is logged: it is our bug. */
+  private Map<String, Object> errorBody(Throwable failure) {
     Throwable cause = failure;
     while (cause instanceof CompletionException && cause.getCause() != null) {
       cause = cause.getCause();
     }
+    StatusCode status;
+    List<FieldError> errors;
     if (cause instanceof ServiceException s) {
-      StatusCode status = switch (s.kind()) {
+      status = switch (s.kind()) {
         case BAD_INPUT -> StatusCodes.BAD_REQUEST;
         case NOT_FOUND -> StatusCodes.NOT_FOUND;
         case CONFLICT -> StatusCodes.CONFLICT;
         case UNAVAILABLE -> StatusCodes.SERVICE_UNAVAILABLE;
       };
-      return errorResponse(status, s.errors());
+      errors = s.errors();
+    } else if (cause instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException) {
+      status = StatusCodes.PAYLOAD_TOO_LARGE;
+      errors = List.of(new FieldError("body",
+          "is larger than " + maxBody + " bytes", "send a smaller body; a campaign spec is a few kilobytes"));
+    } else if (cause instanceof org.apache.pekko.http.scaladsl.model.IllegalRequestException bad) {
+      status = StatusCodes.get(bad.status().intValue());
+      errors = List.of(new FieldError("request",
+          bad.info().summary(), "correct the request (see GET /api/v1/openapi.json)"));
+    } else {
+      LOG.atError().addKeyValue("error", cause.toString()).setCause(cause).log("HTTP API request failed");
+      status = StatusCodes.INTERNAL_SERVER_ERROR;
+      errors = List.of(new FieldError("server",
+          "failed: " + cause.getClass().getSimpleName(), "retry; if it persists, the coordinator's log says why"));
     }
-    if (cause instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException) {
-      return errorResponse(StatusCodes.PAYLOAD_TOO_LARGE, List.of(new FieldError("body",
-          "is larger than " + maxBody + " bytes", "send a smaller body; a campaign spec is a few kilobytes")));
-    }
-    if (cause instanceof org.apache.pekko.http.scaladsl.model.IllegalRequestException bad) {
-      return errorResponse(StatusCodes.get(bad.status().intValue()), List.of(new FieldError("request",
-          bad.info().summary(), "correct the request (see GET /api/v1/openapi.json)")));
-    }
-    LOG.atError().addKeyValue("error", cause.toString()).setCause(cause).log("HTTP API request failed");
-    return errorResponse(StatusCodes.INTERNAL_SERVER_ERROR, List.of(new FieldError("server",
-        "failed: " + cause.getClass().getSimpleName(), "retry; if it persists, the coordinator's log says why")));
+    return Map.of("status", status.intValue(), "errors", errors);
   }
 
   private HttpResponse errorResponse(StatusCode status, List<FieldError> errors) {

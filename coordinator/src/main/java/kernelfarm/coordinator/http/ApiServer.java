@@ -23,15 +23,19 @@ public final class ApiServer {
    * @param token empty: from tokenFile, or generated there
    */
   public record Settings(boolean enabled, String host, int port, String token, Path tokenFile,
-      boolean readRequiresToken, long maxBodyBytes, Duration askTimeout) {
+      boolean readRequiresToken, long maxBodyBytes, Duration askTimeout, Duration liveEvery) {
     public static Settings from(Config config) {
       Config c = config.getConfig("kernelfarm.coordinator.http");
       Settings s = new Settings(c.getBoolean("enabled"), c.getString("host"), c.getInt("port"), c.getString("token"),
           Path.of(c.getString("token-file")), c.getBoolean("read-requires-token"), c.getBytes("max-body-bytes"),
-          c.getDuration("ask-timeout"));
+          c.getDuration("ask-timeout"), c.getDuration("live-every"));
       if (s.port < 0 || s.port > 65535) {
         throw new IllegalArgumentException("kernelfarm.coordinator.http.port: must be 0 to 65535, got " + s.port
             + "; set KFARM_HTTP_PORT");
+      }
+      if (s.liveEvery.toMillis() < 100) {
+        throw new IllegalArgumentException("kernelfarm.coordinator.http.live-every: must be at least 100ms, got "
+            + s.liveEvery + "; set KFARM_HTTP_LIVE_EVERY to e.g. 1s");
       }
       return s;
     }
@@ -46,7 +50,7 @@ public final class ApiServer {
       PrometheusRegistry metrics, PrintStream console) {
     ApiToken token = ApiToken.resolve(settings.token(), settings.tokenFile(), console);
     ApiRoutes routes = new ApiRoutes(system, service, ViewQueries.json(system), token, settings.readRequiresToken(),
-        settings.maxBodyBytes(), metrics);
+        settings.maxBodyBytes(), settings.liveEvery(), metrics);
     try {
       ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port()).bind(routes.routes())
           .toCompletableFuture().get(30, TimeUnit.SECONDS);

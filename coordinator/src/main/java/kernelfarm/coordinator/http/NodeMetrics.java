@@ -8,15 +8,25 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.sql.SQLException;
+import java.util.EnumMap;
+import java.util.Map;
 import kernelfarm.coordinator.view.ViewQueries;
+import kernelfarm.protocol.DispatcherProtocol;
 
 /**
- * The node's /metrics: its registry (search counters, JVM) plus gauges read from the read tables at scrape time
- * (campaigns and problems by state), in Prometheus text format. A scrape runs JDBC: call it on a blocking thread.
+ * The node's /metrics: its registry (search counters, JVM) plus gauges read at scrape time from the read tables
+ * (campaigns and problems by state) and from the Dispatcher's status (queue, leases, devices by state), in
+ * Prometheus text format. A scrape runs JDBC: call it on a blocking thread. Every coordinator serves the same
+ * Dispatcher figures, so dashboards take their max over instances, not their sum.
  */
 final class NodeMetrics {
+  /** A device as the Dispatcher sees it: holding work, asking for work, or not heard from for a while. */
+  enum DeviceState { busy, idle, silent }
+
   private final PrometheusRegistry registry;
   private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
+  /** Set just before each scrape; null when the Dispatcher did not answer, so its gauges are left out, not stale. */
+  private volatile DispatcherProtocol.FarmStatus farm;
 
   NodeMetrics(PrometheusRegistry registry, ViewQueries queries) {
     this.registry = registry;
@@ -37,6 +47,50 @@ final class NodeMetrics {
             throw new IllegalStateException("read tables unavailable: " + e.getMessage(), e);
           }
         }).register(registry);
+    GaugeWithCallback.builder().name("kfarm_queue_depth")
+        .help("Candidates queued at the Dispatcher, waiting for a device")
+        .callback(cb -> {
+          DispatcherProtocol.FarmStatus f = farm;
+          if (f != null) {
+            cb.call(f.queued());
+          }
+        }).register(registry);
+    GaugeWithCallback.builder().name("kfarm_leases").help("Candidates leased to a device (compiling or evaluating)")
+        .callback(cb -> {
+          DispatcherProtocol.FarmStatus f = farm;
+          if (f != null) {
+            cb.call(f.leased());
+          }
+        }).register(registry);
+    GaugeWithCallback.builder().name("kfarm_devices")
+        .help("Devices the Dispatcher hears from, by state; busy over all is the farm's utilisation")
+        .labelNames("state").callback(cb -> {
+          DispatcherProtocol.FarmStatus f = farm;
+          if (f != null) {
+            Map<DeviceState, Long> counts = new EnumMap<>(DeviceState.class);
+            for (DeviceState state : DeviceState.values()) {
+              counts.put(state, 0L);
+            }
+            f.workers().forEach(w -> counts.merge(stateOf(w), 1L, Long::sum));
+            counts.forEach((state, n) -> cb.call(n, state.name()));
+          }
+        }).register(registry);
+  }
+
+  /**
+   * Silent: a worker renews or asks at a third of its lease, so a minute without either means it is stuck,
+   * unhealthy (it stops asking) or gone.
+   */
+  static DeviceState stateOf(DispatcherProtocol.WorkerStatus w) {
+    if (w.silentSeconds() > 60) {
+      return DeviceState.silent;
+    }
+    return w.leases() > 0 ? DeviceState.busy : DeviceState.idle;
+  }
+
+  /** The Dispatcher's status for the next scrape; null when it did not answer. */
+  void farm(DispatcherProtocol.FarmStatus status) {
+    this.farm = status;
   }
 
   String contentType() {

@@ -28,9 +28,12 @@ import kernelfarm.protocol.Verdict;
 import kernelfarm.coordinator.service.ServiceException.Kind;
 import kernelfarm.coordinator.view.JournalReader;
 import kernelfarm.coordinator.view.ViewQueries;
+import kernelfarm.protocol.DispatcherProtocol;
 import kernelfarm.protocol.Problem;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.pattern.StatusReply;
 
@@ -46,6 +49,11 @@ public final class CampaignService {
   /** Campaign ids: safe in a URL path, a file name and a log line. */
   public static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
   public static final int MAX_LIMIT = 500;
+  /**
+   * The Dispatcher answers a status from memory at once; one that has not come in 3 s is not coming, and a
+   * Prometheus scrape (10 s by default) must still finish without it.
+   */
+  private static final Duration STATUS_TIMEOUT = Duration.ofSeconds(3);
 
   private final ActorSystem<?> system;
   private final ViewQueries queries;
@@ -54,9 +62,12 @@ public final class CampaignService {
   private final Duration askTimeout;
   private final Executor blocking;
   private final JournalReader journal;
+  private final ActorRef<DispatcherProtocol.Command> dispatcher;
 
-  public CampaignService(ActorSystem<?> system, ViewQueries queries, Set<String> endpoints, Duration askTimeout) {
+  public CampaignService(ActorSystem<?> system, ViewQueries queries, Set<String> endpoints, Duration askTimeout,
+      ActorRef<DispatcherProtocol.Command> dispatcher) {
     this.system = system;
+    this.dispatcher = dispatcher;
     this.queries = queries;
     this.json = ViewQueries.json(system);
     this.endpoints = Set.copyOf(endpoints);
@@ -248,6 +259,23 @@ public final class CampaignService {
       return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
           .thenApply(done -> results.stream().map(CompletableFuture::join).toList());
     });
+  }
+
+  /**
+   * How the Dispatcher's queue and the workers it hears from stand: one small message to the singleton, never a
+   * walk over the cluster. UNAVAILABLE when the singleton does not answer (it is moving, or no coordinator is up).
+   */
+  public CompletionStage<DispatcherProtocol.FarmStatus> farm() {
+    return AskPattern.<DispatcherProtocol.Command, DispatcherProtocol.FarmStatus>ask(dispatcher,
+            DispatcherProtocol.GetStatus::new, STATUS_TIMEOUT, system.scheduler())
+        .handle((status, failure) -> {
+          if (failure != null) {
+            throw ServiceException.of(Kind.UNAVAILABLE, "dispatcher", "the Dispatcher did not answer in "
+                + STATUS_TIMEOUT.toSeconds() + "s",
+                "retry in a few seconds; the singleton may be moving to another node");
+          }
+          return status;
+        });
   }
 
   /** The read tables' queries, for callers that are already on a blocking thread (metrics scrapes). */

@@ -109,6 +109,48 @@ class DispatcherTest {
   }
 
   @Test
+  void statusCountsQueueLeasesVerdictsAndEachWorkersLeasedTime() {
+    ManualClock clock = new ManualClock();
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE));
+    submit(dispatcher, "level1/24_LogSoftmax", Backend.CUDA, "source-status-1");
+    submit(dispatcher, "level1/24_LogSoftmax", Backend.CUDA, "source-status-2");
+    TestProbe<DispatcherProtocol.WorkOffer> busy = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("node-a/device-0", H100, busy.getRef()));
+    DispatcherProtocol.WorkOffer offer = busy.receiveMessage();
+    TestProbe<DispatcherProtocol.WorkOffer> idle = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("node-a/device-1", CPU, idle.getRef()));
+    TestProbe<DispatcherProtocol.FarmStatus> status = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.GetStatus(status.getRef()));
+    DispatcherProtocol.FarmStatus before = status.receiveMessage();
+    assertEquals(1, before.queued());
+    assertEquals(1, before.leased());
+    assertEquals(List.of("node-a/device-0", "node-a/device-1"),
+        before.workers().stream().map(DispatcherProtocol.WorkerStatus::workerId).toList());
+    assertEquals(1, before.workers().get(0).leases());
+    assertTrue(before.workers().get(1).waiting(), "the cpu worker asked and nothing fits it");
+
+    clock.advance(Duration.ofSeconds(30));
+    TestProbe<DispatcherProtocol.VerdictAck> acks = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.ReportVerdict(offer.leaseId(), verdict(offer.candidate(), "H100"),
+        acks.getRef()));
+    acks.receiveMessage();
+    clock.advance(Duration.ofSeconds(10));
+    dispatcher.tell(new DispatcherProtocol.GetStatus(status.getRef()));
+    DispatcherProtocol.FarmStatus after = status.receiveMessage();
+    assertEquals(0, after.leased());
+    assertEquals(1, after.verdictsLastMinute());
+    assertEquals(1L, after.verdicts());
+    DispatcherProtocol.WorkerStatus gpu = after.workers().get(0);
+    assertEquals(1L, gpu.verdicts());
+    assertEquals(30.0, gpu.leasedSeconds(), 1e-6, "leased from the offer to the verdict");
+    assertEquals(40.0, gpu.seenSeconds(), 1e-6);
+
+    clock.advance(Duration.ofMinutes(1));
+    dispatcher.tell(new DispatcherProtocol.GetStatus(status.getRef()));
+    assertEquals(0, status.receiveMessage().verdictsLastMinute(), "the rate forgets verdicts older than a minute");
+  }
+
+  @Test
   void aWithdrawnCandidateLeavesTheQueueUnlessSomeoneElseWaitsForIt() {
     ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(new ManualClock(), LEASE));
     Submitted alone = submit(dispatcher, "level1/21_Sigmoid", Backend.CUDA, "source-withdrawn");

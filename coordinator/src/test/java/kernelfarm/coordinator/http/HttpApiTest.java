@@ -126,6 +126,65 @@ class HttpApiTest {
   }
 
   @Test
+  void theRemoteCommandLineListsShowsAndCancelsThroughTheApi() {
+    String url = base.toString();
+    Cli list = kfarm("campaign", "list", "--url", url);
+    assertEquals(0, list.code(), list.err());
+    assertTrue(list.out().contains(campaignId) && list.out().contains("FINISHED"), list.out());
+
+    Cli status = kfarm("campaign", "status", campaignId, "--url", url);
+    assertEquals(0, status.code(), status.err());
+    assertTrue(status.out().contains("strict:      correct 1/1"), status.out());
+    assertTrue(status.out().contains("kernelbench: correct"), status.out());
+    assertTrue(status.out().contains("4_SumSquares"), status.out());
+
+    Cli unknown = kfarm("campaign", "status", "no-such-campaign", "--url", url);
+    assertEquals(2, unknown.code());
+    assertTrue(unknown.err().contains("404") && unknown.err().contains("campaign"), unknown.err());
+
+    Cli noToken = kfarm("campaign", "cancel", campaignId, "--url", url, "--token", "");
+    assertEquals(2, noToken.code());
+    assertTrue(noToken.err().contains("401"), noToken.err());
+    Cli finished = kfarm("campaign", "cancel", campaignId, "--url", url, "--token", TestNodes.TOKEN);
+    assertEquals(2, finished.code(), "a finished campaign cannot be cancelled");
+    assertTrue(finished.err().contains("409"), finished.err());
+  }
+
+  private record Cli(int code, String out, String err) {}
+
+  private static Cli kfarm(String... args) {
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    int code = kernelfarm.coordinator.cli.KfarmCommand.execute(new java.io.PrintWriter(out, true),
+        new java.io.PrintWriter(err, true), args);
+    return new Cli(code, out.toString(), err.toString());
+  }
+
+  @Test
+  void theClusterStatusAndTheDashboardAreServed() throws Exception {
+    JsonNode status = get("/api/v1/cluster/status", 200);
+    assertEquals(1, status.path("members").size(), status.toString());
+    assertEquals("cpu", status.path("farm").path("workers").get(0).path("deviceType").asText(), status.toString());
+    HttpResponse<String> page = send("GET", "/dashboard/", null, null);
+    assertEquals(200, page.statusCode());
+    assertTrue(page.body().contains("lib/uPlot.iife.min.js"), page.body());
+    HttpResponse<String> uplot = send("GET", "/dashboard/lib/uPlot.iife.min.js", null, null);
+    assertEquals(200, uplot.statusCode(), "the chart library is served from the jar");
+    assertTrue(uplot.body().contains("uPlot"));
+    HttpResponse<java.util.stream.Stream<String>> events = http.send(HttpRequest.newBuilder(URI.create(base
+        + "/api/v1/campaigns/" + campaignId + "/events")).header("Accept", "text/event-stream").build(),
+        HttpResponse.BodyHandlers.ofLines());
+    assertEquals(200, events.statusCode());
+    assertTrue(events.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"));
+    try (java.util.stream.Stream<String> lines = events.body()) {
+      String first = lines.filter(l -> l.startsWith("data:")).findFirst().orElseThrow();
+      JsonNode snapshot = json.readTree(first.substring(5));
+      assertEquals(campaignId, snapshot.path("campaign").path("campaign").path("id").asText(), first);
+      assertEquals(1, snapshot.path("problems").path("total").asInt(), first);
+    }
+  }
+
+  @Test
   void aCampaignIsServedWithItsProblemsRoundsCandidatesAndLeaderboard() throws Exception {
     JsonNode list = get("/api/v1/campaigns?limit=10", 200);
     assertTrue(list.path("items").findValuesAsText("id").contains(campaignId), list.toString());
