@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the GPU host bundle (deploy/bundle/out/kfarm-bundle.tar.xz): a jlink'ed Java runtime, the jars that
-# `kfarm verify`, `kfarm bench` and `kfarm campaign` (a local node on an H2 file) need, and the launcher. GPU hosts
-# have Python, torch and nvcc but no Java; the bundle is what travels there. PostgreSQL, HTTP and metrics stacks
-# stay behind: those commands never load them.
+# `kfarm verify`, `kfarm bench`, `kfarm campaign` (a local node on an H2 file) and a worker node
+# (`kfarm node --roles worker --join HOST:PORT`) need, and the launcher. GPU hosts have Python, torch and nvcc but no
+# Java; the bundle is what travels there. PostgreSQL, HTTP and management stay behind: those commands never load them
+# (the metrics registry every node keeps does travel).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$root/deploy/bundle/out
@@ -12,7 +13,7 @@ mkdir -p "$out/kfarm/lib" "$out/kfarm/bin"
 lib=$root/coordinator/target/lib
 for jar in "$lib"/*.jar "$root"/coordinator/target/kernelfarm-coordinator-*.jar; do
   case $(basename "$jar") in
-    postgresql-*|pekko-http*|pekko-management*|prometheus-*|jnr-*|jffi-*|\
+    postgresql-*|pekko-http*|pekko-management*|pekko-discovery-kubernetes*|jnr-*|jffi-*|\
     lmdbjava*|asm*|parboiled*|jcuda-natives*|\
     checker-qual*|spray-json*|reactive-streams-jvm*) continue ;;
   esac
