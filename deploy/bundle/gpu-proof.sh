@@ -11,6 +11,9 @@
 #     and again under main's, printed side by side with the strict status (deploy/bundle/rule_sets_table.py)
 #   campaign: the closed loop on 3 level-1 problems, the LLM replayed from bench/replay/cuda-level1
 #   fidelity: `kfarm bench timing-fidelity`, references from us to tens of ms, quiet vs the farm alone and loaded
+#   cluster: a coordinator and a worker node as two JVMs from the bundle, the worker joining; a campaign with the
+#     replayed CUDA answers; the worker drained (SIGTERM) mid-campaign and a second worker process on the same GPU
+#     joining and finishing it; the verdicts say which worker judged each candidate
 #   hostile: the sandbox-escape candidates (coordinator's verify/hostile) on the GPU between honest ones, then a look
 #     at the host for anything that escaped
 set -uo pipefail
@@ -70,6 +73,34 @@ case "$step" in
     $kfarm campaign --problems "$kb/level1.jsonl" --only 19_ReLU,21_Sigmoid,88_MinGPTNewGelu \
       --replay bench/replay/cuda-level1 --name gpu-campaign --branches 1 --rounds 3 --budget PT8M \
       --out "$OUT/campaign" 2>&1 | tee "$OUT/campaign.log" | grep -v '^\[' | tail -n 20
+    ;;
+  cluster)
+    $kfarm node --roles worker --port 25521 > "$OUT/worker-a.log" 2>&1 &
+    worker_a=$!
+    sleep 20
+    $kfarm campaign --roles coordinator --join 127.0.0.1:25521 --port 25522 --problems "$kb/level1.jsonl" \
+      --only 19_ReLU,21_Sigmoid,88_MinGPTNewGelu --replay bench/replay/cuda-level1 --name gpu-cluster \
+      --branches 2 --rounds 3 --budget PT8M --out "$OUT/cluster-campaign" > "$OUT/cluster-campaign.log" 2>&1 &
+    campaign=$!
+    # Drain the first worker once it has judged something: it stops pulling, finishes or hands back its leases.
+    for _ in $(seq 1 120); do
+      grep -q "verdict" "$OUT/cluster-campaign.log" 2>/dev/null && break
+      sleep 2
+    done
+    date -u +"%T drain worker A" | tee -a "$OUT/cluster-events.txt"
+    kill -TERM "$worker_a"
+    wait "$worker_a"
+    echo "worker A exited with $?" | tee -a "$OUT/cluster-events.txt"
+    date -u +"%T start worker B" | tee -a "$OUT/cluster-events.txt"
+    $kfarm node --roles worker --join 127.0.0.1:25522 > "$OUT/worker-b.log" 2>&1 &
+    worker_b=$!
+    wait "$campaign"
+    echo "campaign exited with $?" | tee -a "$OUT/cluster-events.txt"
+    kill -TERM "$worker_b"; wait "$worker_b"
+    tail -n 20 "$OUT/cluster-campaign.log"
+    python3 -c 'import json,sys,collections; r=json.load(open(sys.argv[1])); print(collections.Counter(((p.get("best") or {}).get("device") or {}).get("nodeId") for p in r["problems"]))' \
+      "$OUT/cluster-campaign/results.json" | tee -a "$OUT/cluster-events.txt"
+    echo "harness processes left: $(pgrep -fc 'python3 -m harness' || true)" | tee -a "$OUT/cluster-events.txt"
     ;;
   fidelity)
     $kfarm bench timing-fidelity --load-problems "$kb/level1.jsonl" --load-candidates bench/corpus/cuda-throughput \
