@@ -9,7 +9,7 @@ import kernelfarm.coordinator.llm.ChatMessage;
 import kernelfarm.coordinator.llm.ChatRequest;
 import kernelfarm.coordinator.llm.ChatResult;
 import kernelfarm.coordinator.llm.CodeExtractor;
-import kernelfarm.coordinator.llm.LlmClient;
+import kernelfarm.coordinator.llm.LlmPool;
 import kernelfarm.coordinator.prompt.BranchHistory;
 import kernelfarm.coordinator.prompt.FeedbackPrompt;
 import kernelfarm.coordinator.prompt.PromptTemplates;
@@ -24,7 +24,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * One LLM conversation of a problem: asks its model, extracts the code, reports the answer to its
+ * One LLM conversation of a problem: asks its model (through the campaign's pool of endpoints, so consecutive
+ * rounds may be answered by different endpoints of the same campaign), extracts the code, reports the answer to its
  * ProblemCoordinator (which persists it and sends the candidate to the farm), then waits for the round to close
  * with a verdict, which becomes the next prompt. It ends after its last round.
  *
@@ -76,7 +77,7 @@ public final class Branch {
       Backend backend,
       CampaignSpec.Sampling sampling,
       int rounds,
-      LlmClient llm,
+      LlmPool llm,
       PromptTemplates templates,
       int historyFullRounds,
       int historyMaxChars) {}
@@ -164,7 +165,7 @@ public final class Branch {
         .map(code -> Candidate.of(setup.problemId(), setup.backend(), code))
         .orElse(null);
     parent.tell(new AnswerReady(setup.index(), answered.round(),
-        RoundAnswer.of(setup.llm().endpoint().name(), answered.prompt(), answered.result(), candidate)));
+        RoundAnswer.of(answered.result().endpoint(), answered.prompt(), answered.result(), candidate)));
     pendingAnswer = answered.result();
     return awaitingVerdict(answered.round());
   }

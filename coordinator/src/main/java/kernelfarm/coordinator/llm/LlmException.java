@@ -11,12 +11,14 @@ public final class LlmException extends RuntimeException {
   private final String endpoint;
   private final int status;
   private final int attempts;
+  private final boolean transient_;
 
-  LlmException(String endpoint, int status, int attempts, String message) {
+  LlmException(String endpoint, int status, int attempts, boolean transient_, String message) {
     super(message);
     this.endpoint = endpoint;
     this.status = status;
     this.attempts = attempts;
+    this.transient_ = transient_;
   }
 
   /** {@link LlmEndpoint#name()} of the endpoint that failed. */
@@ -31,5 +33,19 @@ public final class LlmException extends RuntimeException {
 
   public int attempts() {
     return attempts;
+  }
+
+  /**
+   * True when another endpoint, or this one later, may answer the same request: a 429, 408 or 5xx, a connection
+   * error, a timeout or a broken stream. False when the server refused the request itself (400, 401, a body that
+   * is no chat completion), which another try would only repeat.
+   */
+  public boolean isTransient() {
+    return transient_;
+  }
+
+  /** True when no server answered at all: the connection failed (refused, reset, unknown host) or timed out. */
+  public boolean unreachable() {
+    return status == 0 && transient_;
   }
 }
