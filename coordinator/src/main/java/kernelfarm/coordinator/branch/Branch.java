@@ -9,6 +9,7 @@ import kernelfarm.coordinator.llm.ChatMessage;
 import kernelfarm.coordinator.llm.ChatRequest;
 import kernelfarm.coordinator.llm.ChatResult;
 import kernelfarm.coordinator.llm.CodeExtractor;
+import kernelfarm.coordinator.llm.LlmException;
 import kernelfarm.coordinator.llm.LlmPool;
 import kernelfarm.coordinator.prompt.BranchHistory;
 import kernelfarm.coordinator.prompt.FeedbackPrompt;
@@ -32,7 +33,8 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * <p>The Branch keeps nothing durable: it starts from the rounds its parent recovered, so after a restart it asks
  * the model only for rounds that were never answered. A round answered but not yet judged is waited for, not
  * asked again. LLM failures (after the client's own retries) are retried here with backoff until the parent stops
- * the branch at the problem's deadline: an endpoint outage must not end a campaign.
+ * the branch at the problem's deadline: an endpoint outage must not end a campaign. A call no endpoint could even
+ * be reached for is also reported to the parent, which ends a problem that never got an answer.
  */
 public final class Branch {
   public sealed interface Command extends CborSerializable {}
@@ -46,7 +48,7 @@ public final class Branch {
 
   private record Answered(int round, String prompt, ChatResult result) implements Command {}
 
-  private record AskFailed(int round, String reason) implements Command {}
+  private record AskFailed(int round, String reason, boolean unreachable) implements Command {}
 
   private enum Retry implements Command { INSTANCE }
 
@@ -58,6 +60,12 @@ public final class Branch {
 
   /** The branch finished its last round. */
   public record Exhausted(int branch) implements Report {}
+
+  /**
+   * No endpoint of the campaign could be reached for this branch's call (every connection failed); the branch
+   * keeps retrying, and the parent decides whether the problem can still get an answer.
+   */
+  public record EndpointsUnreachable(int branch, String reason) implements Report {}
 
   /**
    * A round of the past, as the parent recovered it; {@code verdict} is null for a no-code answer.
@@ -147,7 +155,8 @@ public final class Branch {
         sampling.reasoningEffort(), true);
     ctx.pipeToSelf(setup.llm().complete(request), (result, failure) -> result != null
         ? new Answered(round, prompt, result)
-        : new AskFailed(round, String.valueOf(failure.getMessage())));
+        : new AskFailed(round, String.valueOf(failure.getMessage()),
+            failure instanceof LlmException e && e.unreachable()));
     return asking(round);
   }
 
@@ -179,6 +188,9 @@ public final class Branch {
         .addKeyValue("round", failed.round()).addKeyValue("reason", failed.reason())
         .log("LLM call failed; retrying in " + wait.toSeconds() + "s");
     timers.startSingleTimer(Retry.INSTANCE, wait);
+    if (failed.unreachable()) {
+      parent.tell(new EndpointsUnreachable(setup.index(), failed.reason()));
+    }
     return Behaviors.same();
   }
 

@@ -238,7 +238,7 @@ public final class LlmClient {
       sent = http.sendAsync(httpRequest(call), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     } catch (RuntimeException e) {
       call.outcome().completeExceptionally(
-          failure(0, attempt, false, "the request could not be sent (" + describe(e) + ")"));
+          failure(0, attempt, false, false, "the request could not be sent (" + describe(e) + ")"));
       return;
     }
     // The request's own timeout stops at the response headers; a stream that stalls mid-answer needs this one.
@@ -286,7 +286,7 @@ public final class LlmClient {
     } else if (failure instanceof IOException) {
       retryOrFail(call, attempt, 0, "connection", "connection failed (" + describe(failure) + ")", null);
     } else if (failure != null) {
-      call.outcome().completeExceptionally(failure(0, attempt, false, "the call failed (" + describe(failure) + ")"));
+      call.outcome().completeExceptionally(failure(0, attempt, false, false, "the call failed (" + describe(failure) + ")"));
     } else if (response.statusCode() / 100 == 2) {
       onSuccessStatus(call, attempt, response);
     } else {
@@ -297,7 +297,7 @@ public final class LlmClient {
             response.headers().firstValue("Retry-After").orElse(null));
       } else {
         call.outcome().completeExceptionally(
-            failure(status, attempt, false, reason + " (not retried: the server refused the request itself)"));
+            failure(status, attempt, false, false, reason + " (not retried: the server refused the request itself)"));
       }
     }
   }
@@ -312,7 +312,7 @@ public final class LlmClient {
         retryOrFail(call, attempt, status, "stream", "HTTP " + status + " but " + bad.getMessage(), null);
       } else {
         call.outcome().completeExceptionally(
-            failure(status, attempt, false, "HTTP " + status + " but " + bad.getMessage()));
+            failure(status, attempt, false, false, "HTTP " + status + " but " + bad.getMessage()));
       }
       return;
     }
@@ -325,7 +325,8 @@ public final class LlmClient {
   private void retryOrFail(Call call, int attempt, int status, String cause, String reason, String retryAfter) {
     lastTransientFailure = clock.instant();
     if (attempt > call.maxRetries()) {
-      call.outcome().completeExceptionally(failure(status, attempt, true, reason + "; gave up after " + attempt
+      call.outcome().completeExceptionally(failure(status, attempt, true, cause.equals("connection"),
+          reason + "; gave up after " + attempt
           + (attempt == 1 ? " attempt" : " attempts") + " (maxRetries " + call.maxRetries() + ")"));
       return;
     }
@@ -364,7 +365,7 @@ public final class LlmClient {
     return result;
   }
 
-  private LlmException failure(int status, int attempts, boolean transient_, String reason) {
+  private LlmException failure(int status, int attempts, boolean transient_, boolean unreachable, String reason) {
     failed.incrementAndGet();
     String text = reason;
     if (endpoint.apiKey() != null) {
@@ -373,7 +374,7 @@ public final class LlmClient {
     }
     log.atDebug().addKeyValue("endpoint", endpoint.name()).addKeyValue("model", endpoint.model())
         .addKeyValue("attempt", attempts).addKeyValue("status", status).log("llm call failed");
-    return new LlmException(endpoint.name(), status, attempts, transient_,
+    return new LlmException(endpoint.name(), status, attempts, transient_, unreachable,
         "llm endpoint \"" + endpoint.name() + "\" (model " + endpoint.model() + "): " + text);
   }
 

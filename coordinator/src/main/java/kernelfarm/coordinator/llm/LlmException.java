@@ -12,13 +12,15 @@ public final class LlmException extends RuntimeException {
   private final int status;
   private final int attempts;
   private final boolean transient_;
+  private final boolean unreachable;
 
-  LlmException(String endpoint, int status, int attempts, boolean transient_, String message) {
+  LlmException(String endpoint, int status, int attempts, boolean transient_, boolean unreachable, String message) {
     super(message);
     this.endpoint = endpoint;
     this.status = status;
     this.attempts = attempts;
     this.transient_ = transient_;
+    this.unreachable = unreachable;
   }
 
   /** {@link LlmEndpoint#name()} of the endpoint that failed. */
@@ -44,8 +46,11 @@ public final class LlmException extends RuntimeException {
     return transient_;
   }
 
-  /** True when no server answered at all: the connection failed (refused, reset, unknown host) or timed out. */
+  /**
+   * True when no server could be reached at all: the last attempt's connection failed (refused, reset, unknown
+   * host), and, from a pool, so did every endpoint's. A timeout is not this: a slow server is still there.
+   */
   public boolean unreachable() {
-    return status == 0 && transient_;
+    return unreachable;
   }
 }

@@ -59,7 +59,7 @@ public final class LlmPool {
    */
   public CompletionStage<ChatResult> complete(ChatRequest request) {
     CompletableFuture<ChatResult> answer = new CompletableFuture<>();
-    attempt(request, order(), 0, new ArrayList<>(), answer);
+    attempt(request, order(), 0, new ArrayList<>(), true, answer);
     return answer;
   }
 
@@ -99,7 +99,7 @@ public final class LlmPool {
   }
 
   private void attempt(ChatRequest request, List<LlmClient> order, int index, List<String> earlier,
-      CompletableFuture<ChatResult> answer) {
+      boolean allUnreachable, CompletableFuture<ChatResult> answer) {
     LlmClient client = order.get(index);
     boolean last = index == order.size() - 1;
     CompletionStage<ChatResult> call = last ? client.complete(request) : client.complete(request, 0);
@@ -116,9 +116,10 @@ public final class LlmPool {
         log.atDebug().addKeyValue("from", client.endpoint().name()).addKeyValue("to", next.endpoint().name())
             .addKeyValue("status", e.status()).log("llm call failed over");
         earlier.add(e.getMessage());
-        attempt(request, order, index + 1, earlier, answer);
+        attempt(request, order, index + 1, earlier, allUnreachable && e.unreachable(), answer);
       } else if (!earlier.isEmpty() && failure instanceof LlmException e) {
         answer.completeExceptionally(new LlmException(e.endpoint(), e.status(), e.attempts(), e.isTransient(),
+            allUnreachable && e.unreachable(),
             e.getMessage() + "; tried before: " + earlier.stream().collect(Collectors.joining("; "))));
       } else {
         answer.completeExceptionally(failure);

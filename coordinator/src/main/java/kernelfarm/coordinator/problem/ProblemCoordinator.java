@@ -282,6 +282,13 @@ public final class ProblemCoordinator
     if (from.report() instanceof Branch.AnswerReady ready) {
       return onAnswer(state, ready);
     }
+    if (from.report() instanceof Branch.EndpointsUnreachable down) {
+      // A problem that has never had an answer would only spend its budget retrying a dead address: end it with
+      // the reason. Once any round was answered, the endpoints worked, so an outage is waited out instead.
+      boolean neverAnswered = state.branches.values().stream().allMatch(List::isEmpty);
+      return neverAnswered ? finish(state, "no LLM endpoint is reachable: " + down.reason())
+          : Effect().none().thenNoReply();
+    }
     Branch.Exhausted done = (Branch.Exhausted) from.report();
     running.remove(done.branch());
     exhausted++;
