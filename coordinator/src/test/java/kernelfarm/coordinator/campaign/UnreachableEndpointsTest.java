@@ -20,12 +20,14 @@ import kernelfarm.protocol.Backend;
 import kernelfarm.protocol.Problem;
 import kernelfarm.protocol.VerifySettings;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * A campaign submitted straight to a coordinator (as over HTTP, with no command-line check first) whose every
  * endpoint refuses connections ends at once with the reason, instead of retrying for its whole budget.
  */
+@Tag("slow") // 15 s on a quiet machine, 35 s on a busy one: a node starts and stops
 class UnreachableEndpointsTest {
   @Test
   void aProblemThatNoEndpointCanReachEndsWithTheReasonInsteadOfSpendingItsBudget() throws Exception {
