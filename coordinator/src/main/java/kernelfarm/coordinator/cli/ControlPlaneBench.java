@@ -139,9 +139,10 @@ final class ControlPlaneBench implements Callable<Integer> {
     int total = problems * branches;
     List<LlmEndpoint> endpoints = new ArrayList<>();
     for (int i = 0; i < llms.size(); i++) {
-      // Each endpoint may hold its share of the branches' calls; a long tail must not time a call out.
+      // Each endpoint may hold its share of the branches' calls; a long tail must not time a call out; and no
+      // retries, so every failed call shows as an error instead of a delay.
       endpoints.add(new LlmEndpoint("bench-" + (i + 1), llms.get(i).baseUrl(), "fake", null,
-          (total + llmEndpoints - 1) / llmEndpoints, Duration.ofMinutes(1).plus(llmLatency.multipliedBy(20)), 2, 0,
+          (total + llmEndpoints - 1) / llmEndpoints, Duration.ofMinutes(1).plus(llmLatency.multipliedBy(20)), 0, 0,
           0));
     }
     var overrides = ConfigFactory.parseMap(Map.of(
