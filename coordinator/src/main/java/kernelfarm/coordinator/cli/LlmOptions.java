@@ -71,14 +71,31 @@ final class LlmOptions {
    * @throws IllegalStateException naming every endpoint and why it is unreachable, when none is reachable
    */
   static void requireReachable(List<LlmEndpoint> endpoints, HttpClient http, ObjectMapper json) throws Exception {
-    LlmPool pool = new LlmPool(endpoints.stream().map(e -> new LlmClient(e, http, json, Clock.systemUTC())).toList());
-    List<String> down = pool.unreachable(PROBE_TIMEOUT).toCompletableFuture()
-        .get(PROBE_TIMEOUT.toSeconds() + 5, TimeUnit.SECONDS);
+    List<String> down = unreachable(endpoints, http, json);
     if (down.size() == endpoints.size()) {
       throw new IllegalStateException("no LLM endpoint is reachable, so the campaign was not started: "
           + String.join("; ", down) + ". Start the server, or fix its address in KFARM_LLM_BASE_URL or the "
           + "endpoints file (--llm-endpoints)");
     }
-    down.forEach(d -> System.out.println("warning: LLM endpoint unreachable, its calls go to the others: " + d));
+    warn(down);
+  }
+
+  /** Prints each endpoint that does not answer HTTP; a long-running node may start before its LLM servers. */
+  static void warnUnreachable(List<LlmEndpoint> endpoints, HttpClient http, ObjectMapper json) throws Exception {
+    warn(unreachable(endpoints, http, json));
+  }
+
+  private static void warn(List<String> down) {
+    down.forEach(d -> System.out.println("warning: LLM endpoint unreachable now (its calls fail over to any other "
+        + "endpoint): " + d));
+  }
+
+  private static List<String> unreachable(List<LlmEndpoint> endpoints, HttpClient http, ObjectMapper json)
+      throws Exception {
+    if (endpoints.isEmpty()) {
+      return List.of();
+    }
+    LlmPool pool = new LlmPool(endpoints.stream().map(e -> new LlmClient(e, http, json, Clock.systemUTC())).toList());
+    return pool.unreachable(PROBE_TIMEOUT).toCompletableFuture().get(PROBE_TIMEOUT.toSeconds() + 5, TimeUnit.SECONDS);
   }
 }

@@ -34,8 +34,9 @@ final class NodeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Config overrides = cluster.nodeOverrides(farm);
     List<LlmEndpoint> endpoints = cluster.plays("coordinator") ? llm.endpoints(new ObjectMapper()) : List.of();
-    Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), HttpClient.newHttpClient(),
-        endpoints), true);
+    HttpClient http = HttpClient.newHttpClient();
+    LlmOptions.warnUnreachable(endpoints, http, new ObjectMapper());
+    Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), http, endpoints), true);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       node.close();

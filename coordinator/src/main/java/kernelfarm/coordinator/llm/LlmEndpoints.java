@@ -110,6 +110,10 @@ public final class LlmEndpoints {
         }
         continue;
       }
+      if (!key.isBlank()) {
+        // Redaction knows the variable's whole value; with a list, each key must be known on its own.
+        Redaction.register(key);
+      }
       Secret secret = key.isBlank() ? null : Secret.of(key);
       build(errors, BASE_URL + at, () -> new LlmEndpoint(name, url, model.strip(), secret, limit, DEFAULT_TIMEOUT,
           DEFAULT_RETRIES, 0, 0), endpoints);

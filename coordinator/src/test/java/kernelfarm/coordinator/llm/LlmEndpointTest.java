@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import kernelfarm.coordinator.campaign.FieldError;
 import kernelfarm.coordinator.campaign.SpecException;
+import kernelfarm.protocol.Redaction;
 import org.junit.jupiter.api.Test;
 
 /** Endpoint validation, and the environment variables and endpoints file that describe a node's endpoints. */
@@ -89,6 +90,8 @@ class LlmEndpointTest {
     assertEquals("deepseek-ai/DeepSeek-R1", endpoints.get(1).model(), "one model applies to every URL");
     assertEquals("key-for-a-123", endpoints.get(0).apiKey().reveal());
     assertNull(endpoints.get(1).apiKey(), "an empty entry is a server with no key");
+    assertFalse(Redaction.scrub("candidate printed key-for-a-123").contains("key-for-a-123"),
+        "each key of a list is redacted on its own, not only the variable's whole value");
     assertEquals(List.of(128, 16), endpoints.stream().map(LlmEndpoint::maxConcurrency).toList());
     assertEquals(List.of(7, 7), LlmEndpoints.withMaxConcurrency(endpoints, 7).stream()
         .map(LlmEndpoint::maxConcurrency).toList(), "--llm-concurrency sets every endpoint's limit");
