@@ -15,7 +15,8 @@ import java.time.Duration;
  *     trailing slash is dropped
  * @param model the model name the server serves, sent as {@code model}
  * @param apiKey sent as {@code Authorization: Bearer}; null for servers that need none (Ollama, a local vLLM)
- * @param maxConcurrency requests this process has in flight at once; more wait in a FIFO queue
+ * @param maxConcurrency requests this process has in flight at once; more wait in a FIFO queue. Reasoning answers
+ *     take minutes, so the configured default is {@link LlmEndpoints#DEFAULT_MAX_CONCURRENCY}
  * @param requestTimeout the limit on one attempt, from sending to the last byte of the answer (streamed or not)
  * @param maxRetries further attempts after a 429, a 5xx, a connection error or a timeout; 0 never retries
  * @param pricePerMillionInputTokens USD per million prompt tokens; 0 if unknown (cost then reads 0)
