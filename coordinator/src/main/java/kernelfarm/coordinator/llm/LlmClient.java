@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -124,7 +125,7 @@ public final class LlmClient {
    * @param queued calls waiting for a slot now
    * @param peakInFlight the most calls it had in flight at once
    * @param answered calls that got an answer
-   * @param failed calls that failed (refused, or retries spent)
+   * @param failed calls that failed here (refused, or retries spent), those then moved elsewhere included
    * @param retried attempts repeated after a transient failure
    * @param failedOver calls a pool moved to another endpoint after this one failed them
    */
@@ -188,7 +189,7 @@ public final class LlmClient {
         sent.cancel(true);
         return Optional.of("no answer within " + timeout.toMillis() / 1000.0 + " s");
       }
-      return Optional.of(cause instanceof java.net.ConnectException
+      return Optional.of(cause instanceof ConnectException
           ? "connection refused (" + describe(cause) + ")" : describe(cause));
     });
   }
