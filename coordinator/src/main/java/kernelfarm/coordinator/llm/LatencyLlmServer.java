@@ -72,7 +72,8 @@ public final class LatencyLlmServer implements AutoCloseable {
     }
     try {
       HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4096);
-      ExecutorService handlers = Executors.newFixedThreadPool(2, daemon("latency-llm"));
+      // Handlers only read a request and schedule its answer, unless answers are instant (then they write too).
+      ExecutorService handlers = Executors.newFixedThreadPool(4, daemon("latency-llm"));
       ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(daemon("latency-llm-timer"));
       LatencyLlmServer fake = new LatencyLlmServer(server, handlers, timers, json, median, sigma, seed);
       server.createContext("/v1/chat/completions", fake::handle);
@@ -140,7 +141,12 @@ public final class LatencyLlmServer implements AutoCloseable {
     peakOpen.accumulateAndGet(open.incrementAndGet(), Math::max);
     double seconds = draw();
     drawnSeconds.add(seconds);
-    timers.schedule(() -> answer(exchange, n), (long) (seconds * 1e9), TimeUnit.NANOSECONDS);
+    if (seconds == 0) {
+      // An instant answer goes out on the handler thread: the one timer thread would serialise every answer.
+      answer(exchange, n);
+    } else {
+      timers.schedule(() -> answer(exchange, n), (long) (seconds * 1e9), TimeUnit.NANOSECONDS);
+    }
   }
 
   private void answer(HttpExchange exchange, long n) {
