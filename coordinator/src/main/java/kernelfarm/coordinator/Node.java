@@ -77,14 +77,16 @@ public final class Node implements AutoCloseable {
   private final WorkerNode.Started worker;
   private final CampaignService service;
   private final InetSocketAddress http;
+  private final Map<String, LlmClient> llms;
 
   private Node(ActorSystem<Void> system, ActorRef<DispatcherProtocol.Command> dispatcher,
-      WorkerNode.Started worker, CampaignService service, InetSocketAddress http) {
+      WorkerNode.Started worker, CampaignService service, InetSocketAddress http, Map<String, LlmClient> llms) {
     this.system = system;
     this.dispatcher = dispatcher;
     this.worker = worker;
     this.service = service;
     this.http = http;
+    this.llms = llms;
   }
 
   /** The node config: {@code node.conf} (cluster, journal) with the store filled in from kernelfarm.store. */
@@ -123,8 +125,9 @@ public final class Node implements AutoCloseable {
           SingletonActor.of(Dispatcher.create(deps.clock(), workerSettings.lease()),
                   DispatcherProtocol.SINGLETON_NAME)
               .withSettings(ClusterSingletonSettings.create(system).withRole("coordinator")));
+      Map<String, LlmClient> llms = self.hasRole("coordinator") ? clients(deps, json(system)) : Map.of();
       if (self.hasRole("coordinator")) {
-        SearchServices services = new SearchServices(clients(deps, json(system)),
+        SearchServices services = new SearchServices(llms,
             PromptTemplates.load(Path.of(config.getString("kernelfarm.coordinator.prompts"))), dispatcher,
             deps.clock(), SearchServices.Settings.from(config), new SearchMetrics(deps.metrics()));
         Campaign.init(system, services, ProblemCoordinator.problems(system));
@@ -141,7 +144,7 @@ public final class Node implements AutoCloseable {
       InetSocketAddress http = service != null && httpSettings.enabled()
           ? ApiServer.start(system, service, httpSettings, deps.metrics(), System.out) : null;
       WorkerNode.Started worker = self.hasRole("worker") ? WorkerNode.init(system, workerSettings, dispatcher) : null;
-      return new Node(system, dispatcher, worker, service, http);
+      return new Node(system, dispatcher, worker, service, http, llms);
     } catch (Exception e) {
       if (view != null) {
         view.close();
@@ -218,6 +221,11 @@ public final class Node implements AutoCloseable {
   /** Where the HTTP API listens; empty on a worker-only node or with the API off. */
   public Optional<InetSocketAddress> httpAddress() {
     return Optional.ofNullable(http);
+  }
+
+  /** What each of this node's LLM clients has done so far (calls, failures, failovers, peak in flight). */
+  public List<LlmClient.Stats> llmStats() {
+    return llms.values().stream().map(LlmClient::stats).toList();
   }
 
   public ObjectMapper json() {

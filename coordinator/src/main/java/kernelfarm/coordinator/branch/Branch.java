@@ -9,7 +9,8 @@ import kernelfarm.coordinator.llm.ChatMessage;
 import kernelfarm.coordinator.llm.ChatRequest;
 import kernelfarm.coordinator.llm.ChatResult;
 import kernelfarm.coordinator.llm.CodeExtractor;
-import kernelfarm.coordinator.llm.LlmClient;
+import kernelfarm.coordinator.llm.LlmException;
+import kernelfarm.coordinator.llm.LlmPool;
 import kernelfarm.coordinator.prompt.BranchHistory;
 import kernelfarm.coordinator.prompt.FeedbackPrompt;
 import kernelfarm.coordinator.prompt.PromptTemplates;
@@ -24,14 +25,16 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * One LLM conversation of a problem: asks its model, extracts the code, reports the answer to its
+ * One LLM conversation of a problem: asks its model (through the campaign's pool of endpoints, so consecutive
+ * rounds may be answered by different endpoints of the same campaign), extracts the code, reports the answer to its
  * ProblemCoordinator (which persists it and sends the candidate to the farm), then waits for the round to close
  * with a verdict, which becomes the next prompt. It ends after its last round.
  *
  * <p>The Branch keeps nothing durable: it starts from the rounds its parent recovered, so after a restart it asks
  * the model only for rounds that were never answered. A round answered but not yet judged is waited for, not
  * asked again. LLM failures (after the client's own retries) are retried here with backoff until the parent stops
- * the branch at the problem's deadline: an endpoint outage must not end a campaign.
+ * the branch at the problem's deadline: an endpoint outage must not end a campaign. A call no endpoint could even
+ * be reached for is also reported to the parent, which ends a problem that never got an answer.
  */
 public final class Branch {
   public sealed interface Command extends CborSerializable {}
@@ -45,7 +48,7 @@ public final class Branch {
 
   private record Answered(int round, String prompt, ChatResult result) implements Command {}
 
-  private record AskFailed(int round, String reason) implements Command {}
+  private record AskFailed(int round, String reason, boolean unreachable) implements Command {}
 
   private enum Retry implements Command { INSTANCE }
 
@@ -57,6 +60,12 @@ public final class Branch {
 
   /** The branch finished its last round. */
   public record Exhausted(int branch) implements Report {}
+
+  /**
+   * No endpoint of the campaign could be reached for this branch's call (every connection failed); the branch
+   * keeps retrying, and the parent decides whether the problem can still get an answer.
+   */
+  public record EndpointsUnreachable(int branch, String reason) implements Report {}
 
   /**
    * A round of the past, as the parent recovered it; {@code verdict} is null for a no-code answer.
@@ -76,7 +85,7 @@ public final class Branch {
       Backend backend,
       CampaignSpec.Sampling sampling,
       int rounds,
-      LlmClient llm,
+      LlmPool llm,
       PromptTemplates templates,
       int historyFullRounds,
       int historyMaxChars) {}
@@ -146,7 +155,8 @@ public final class Branch {
         sampling.reasoningEffort(), true);
     ctx.pipeToSelf(setup.llm().complete(request), (result, failure) -> result != null
         ? new Answered(round, prompt, result)
-        : new AskFailed(round, String.valueOf(failure.getMessage())));
+        : new AskFailed(round, String.valueOf(failure.getMessage()),
+            failure instanceof LlmException e && e.unreachable()));
     return asking(round);
   }
 
@@ -164,7 +174,7 @@ public final class Branch {
         .map(code -> Candidate.of(setup.problemId(), setup.backend(), code))
         .orElse(null);
     parent.tell(new AnswerReady(setup.index(), answered.round(),
-        RoundAnswer.of(setup.llm().endpoint().name(), answered.prompt(), answered.result(), candidate)));
+        RoundAnswer.of(answered.result().endpoint(), answered.prompt(), answered.result(), candidate)));
     pendingAnswer = answered.result();
     return awaitingVerdict(answered.round());
   }
@@ -178,6 +188,9 @@ public final class Branch {
         .addKeyValue("round", failed.round()).addKeyValue("reason", failed.reason())
         .log("LLM call failed; retrying in " + wait.toSeconds() + "s");
     timers.startSingleTimer(Retry.INSTANCE, wait);
+    if (failed.unreachable()) {
+      parent.tell(new EndpointsUnreachable(setup.index(), failed.reason()));
+    }
     return Behaviors.same();
   }
 

@@ -48,6 +48,6 @@ public record RoundAnswer(
   /** The answer as the conversation history holds it. */
   ChatResult asChatResult() {
     return new ChatResult(content, reasoning, promptTokens, completionTokens, reasoningTokens, costUsd,
-        Duration.ofMillis(latencyMillis), 1, finishReason);
+        Duration.ofMillis(latencyMillis), 1, finishReason, endpoint);
   }
 }

@@ -37,7 +37,8 @@ import kernelfarm.protocol.VerifySettings;
  * @param backend how candidates implement their kernels
  * @param search branches, rounds, budget, stop rule and top-k restarts, per problem
  * @param sampling how the LLM samples
- * @param endpoints names of LLM endpoints configured on the coordinator nodes (never keys); branches spread over them
+ * @param endpoints names of LLM endpoints configured on the coordinator nodes (never keys); every call of every
+ *     branch goes to the one with the most free slots, and moves to the next when one fails transiently
  * @param verify how workers verify each candidate
  */
 public record CampaignSpec(

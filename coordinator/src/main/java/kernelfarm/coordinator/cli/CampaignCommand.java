@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import kernelfarm.coordinator.Node;
@@ -32,8 +31,10 @@ import picocli.CommandLine.Option;
 /**
  * {@code kfarm campaign}: runs one campaign on a local node (both roles, a one-node cluster on the store named by
  * KFARM_STORE_URL, an H2 file by default) and prints its results. With {@code --join} the node joins a running
- * cluster instead, and with {@code --roles coordinator} its workers judge every candidate. The LLM is the endpoint in KFARM_LLM_BASE_URL,
- * or, with {@code --replay}, recorded answers served by a local OpenAI-compatible server.
+ * cluster instead, and with {@code --roles coordinator} its workers judge every candidate. The LLM is every endpoint
+ * configured (an endpoints file or the KFARM_LLM_* variables; calls spread over them by free capacity), or, with
+ * {@code --replay}, recorded answers served by a local OpenAI-compatible server. A campaign none of whose endpoints
+ * answers is refused before it starts, with each endpoint and why.
  */
 @Command(name = "campaign", mixinStandardHelpOptions = true,
     description = "Run a closed-loop campaign on a local node: LLM branches per problem, every candidate verified. "
@@ -46,6 +47,9 @@ final class CampaignCommand implements Callable<Integer> {
 
   @Mixin
   ClusterOptions cluster;
+
+  @Mixin
+  LlmOptions llm;
 
   // Checked in call(), not by picocli: a required option here would be demanded of `kfarm campaign list` too.
   @Option(names = "--problems", description = "a folder of problem files, a KernelBench checkout or a .jsonl file "
@@ -113,28 +117,32 @@ final class CampaignCommand implements Callable<Integer> {
     Path home = Path.of(System.getenv().getOrDefault("KFARM_HOME", ".")).toAbsolutePath().normalize();
     ObjectMapper json = new ObjectMapper();
     List<Problem> selected = select(ProblemLibrary.load(problems, json).all());
-    Optional<LlmEndpoint> configured = replay != null ? Optional.empty()
-        : LlmEndpoint.fromEnvironment(System.getenv());
-    if (replay == null && configured.isEmpty()) {
+    List<LlmEndpoint> endpoints = replay != null ? List.of() : llm.endpoints(json);
+    if (replay == null && endpoints.isEmpty()) {
       throw new IllegalArgumentException("no LLM endpoint: set KFARM_LLM_BASE_URL (with KFARM_LLM_MODEL and "
-          + "KFARM_LLM_API_KEY) or answer from recordings with --replay DIR");
+          + "KFARM_LLM_API_KEY), or name an endpoints file with --llm-endpoints, or answer from recordings with "
+          + "--replay DIR");
     }
+    HttpClient http = HttpClient.newHttpClient();
     ReplayLlmServer server = null;
-    LlmEndpoint endpoint;
-    if (configured.isPresent()) {
-      endpoint = configured.get();
-      System.out.println("kfarm " + name + ": LLM endpoint " + endpoint.model() + " at " + endpoint.baseUrl());
+    if (!endpoints.isEmpty()) {
+      for (LlmEndpoint e : endpoints) {
+        System.out.println("kfarm " + name + ": LLM endpoint " + e.name() + ": " + e.model() + " at " + e.baseUrl()
+            + ", " + e.maxConcurrency() + " calls at once");
+      }
+      LlmOptions.requireReachable(endpoints, http, json);
     } else {
       Map<String, String> sources = new LinkedHashMap<>();
       selected.forEach(p -> sources.put(p.name(), p.source()));
       server = ReplayLlmServer.start(replay, sources, json);
       Path recordings = replay;
       selected = selected.stream().filter(p -> Files.isDirectory(recordings.resolve(p.name()))).toList();
-      endpoint = new LlmEndpoint("default", server.baseUrl(), "kfarm-replay", null, 16, Duration.ofMinutes(1), 2, 0,
-          0);
+      endpoints = List.of(new LlmEndpoint("default", server.baseUrl(), "kfarm-replay", null, 16,
+          Duration.ofMinutes(1), 2, 0, 0));
       System.out.println(replayNotice != null ? replayNotice
           : "kfarm " + name + ": answers come from the recordings in " + replay);
     }
+    List<String> names = endpoints.stream().map(LlmEndpoint::name).toList();
     String campaignId = id != null ? id
         : name + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
     Path results = out != null ? out : home.resolve("kfarm-results").resolve(campaignId);
@@ -143,8 +151,7 @@ final class CampaignCommand implements Callable<Integer> {
       // A one-shot campaign must not collide with a `kfarm node` (or another campaign) on the API's fixed port.
       overrides = ConfigFactory.parseMap(Map.of("kernelfarm.coordinator.http.port", 0)).withFallback(overrides);
     }
-    try (Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), HttpClient.newHttpClient(),
-        List.of(endpoint)), true)) {
+    try (Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), http, endpoints), true)) {
       boolean gpu = node.worker().map(w -> w.devices().get(0).gpu()).orElse(false);
       Backend backend = farm.backendFor(null, gpu);
       CampaignSpec spec = new CampaignSpec(name,
@@ -152,8 +159,8 @@ final class CampaignCommand implements Callable<Integer> {
               List.of()),
           backend,
           new CampaignSpec.Search(branches, rounds, budget, stop, targetSpeedup, topK, topK > 0 ? restartEvery : 0),
-          new CampaignSpec.Sampling(temperature, maxTokens, null), List.of(endpoint.name()), farm.verifySettings());
-      spec.validated(Set.of(endpoint.name()));
+          new CampaignSpec.Sampling(temperature, maxTokens, null), names, farm.verifySettings());
+      spec.validated(Set.copyOf(names));
       System.out.printf("campaign %s: %d problems x %d branches x %d rounds, budget %s per problem, %s backend%n",
           campaignId, selected.size(), branches, rounds, budget, backend.wireName());
       node.httpAddress().ifPresent(a -> {

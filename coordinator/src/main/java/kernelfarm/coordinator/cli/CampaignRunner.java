@@ -16,6 +16,7 @@ import kernelfarm.coordinator.Node;
 import kernelfarm.coordinator.campaign.CampaignSpec;
 import kernelfarm.coordinator.campaign.CampaignSummary;
 import kernelfarm.coordinator.campaign.ProblemResult;
+import kernelfarm.coordinator.llm.LlmClient;
 import kernelfarm.coordinator.service.CampaignService;
 import kernelfarm.coordinator.service.ServiceException;
 import kernelfarm.protocol.Problem;
@@ -63,9 +64,20 @@ final class CampaignRunner {
       results.add(byId.get(p.id()));
     }
     print(console, results);
+    for (LlmClient.Stats e : node.llmStats()) {
+      console.printf("llm %s: %d answered, %d failed, %d retried, %d moved to another endpoint; peak %d of %d in "
+          + "flight%n", e.endpoint(), e.answered(), e.failed(), e.retried(), e.failedOver(), e.peakInFlight(),
+          e.maxConcurrency());
+    }
     write(node.json(), out, campaignId, spec, problems, results);
     console.println("results: " + out.resolve("results.json"));
     console.println("eval_results: " + out.resolve("eval_results.json"));
+    if (!problems.isEmpty() && results.stream().allMatch(r -> r.roundsAnswered() == 0)) {
+      // A campaign with no answer at all measured nothing: a script must not read it as a success.
+      console.println("kfarm: no LLM endpoint answered a single round (" + results.get(0).finishReason()
+          + "); see the WARN lines above for why");
+      return 1;
+    }
     return 0;
   }
 

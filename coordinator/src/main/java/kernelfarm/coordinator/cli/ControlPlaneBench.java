@@ -1,11 +1,9 @@
 package kernelfarm.coordinator.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpServer;
 import com.typesafe.config.ConfigFactory;
-import java.io.OutputStream;
-import java.net.InetAddress;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -16,14 +14,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import kernelfarm.coordinator.Node;
 import kernelfarm.coordinator.campaign.Campaign;
@@ -31,6 +28,7 @@ import kernelfarm.coordinator.campaign.CampaignSpec;
 import kernelfarm.coordinator.campaign.ProblemResult;
 import kernelfarm.coordinator.llm.ChatMessage;
 import kernelfarm.coordinator.llm.ChatRequest;
+import kernelfarm.coordinator.llm.LatencyLlmServer;
 import kernelfarm.coordinator.llm.LlmClient;
 import kernelfarm.coordinator.llm.LlmEndpoint;
 import kernelfarm.protocol.Backend;
@@ -48,17 +46,28 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * The control plane alone: one coordinator node (Campaign and ProblemCoordinator entities persisted to an H2 file,
- * Branches, the Dispatcher singleton, the real LLM client over HTTP) driven by a fast fake LLM on loopback and a
- * fake worker that answers every lease after a fixed verdict latency. Prints the branches in flight and the rounds
- * per second, against the target (1,000 branches, 500 rounds/s on one 2-core node), and counts errors.
+ * Branches, the Dispatcher singleton, the real LLM clients over HTTP) driven by a fake LLM on loopback and a fake
+ * worker that answers every lease after a fixed verdict latency. Two modes:
  *
- * <p>The baseline, measured first in the same run: a bare loop with the same branches making the same LLM calls
- * through the same client and waiting the same verdict latency, with no actors, persistence or dispatch. The ratio
- * of the two is the share of the achievable rate the control plane keeps.
+ * <ul>
+ *   <li><b>A fast LLM</b> (the default): answers at once, so the control plane itself is the bottleneck. Prints the
+ *       rounds per second against the target (1,000 branches, 500 rounds/s on one 2-core node). The baseline,
+ *       measured first in the same run, is a bare loop with the same branches making the same LLM calls through
+ *       the same client and waiting the same verdict latency, with no actors, persistence or dispatch.
+ *   <li><b>A reasoning model</b> ({@code --llm-latency 30s}): each answer comes after a latency drawn from a
+ *       log-normal distribution around that median with a long tail ({@code --llm-tail}), so every branch has a
+ *       call open most of the time: 1,000 branches hold about 1,000 calls open at once. The campaign runs for
+ *       {@code --duration} with rounds to spare. What the latency allows is exact for a closed loop: N branches
+ *       each doing one call and one verdict per cycle complete N / (mean latency + verdict latency) rounds per
+ *       second once past the first wave; the benchmark prints that, the rate it measured over the same window, the
+ *       ratio, the errors and the memory.
+ * </ul>
  */
 @Command(name = "control-plane", mixinStandardHelpOptions = true,
     description = "Branches in flight and rounds/s of the coordinator with a fake LLM and a fake worker.")
@@ -80,53 +89,127 @@ final class ControlPlaneBench implements Callable<Integer> {
       description = "leases the fake worker holds at once (default: ${DEFAULT-VALUE})")
   int workerSlots;
 
+  @Option(names = "--llm-latency", defaultValue = "0s", converter = DurationConverter.class,
+      description = "median time the fake LLM takes per answer, e.g. 30s; 0 answers at once (default: "
+          + "${DEFAULT-VALUE})")
+  Duration llmLatency;
+
+  @Option(names = "--llm-tail", defaultValue = "0.5", description = "sigma of the log-normal latency: 0.5 puts one "
+      + "answer in twenty past 2.3x the median (default: ${DEFAULT-VALUE})")
+  double llmTail;
+
+  @Option(names = "--llm-endpoints", defaultValue = "1", description = "fake LLM endpoints the campaign spreads "
+      + "its calls over, each allowed an equal share of the branches (default: ${DEFAULT-VALUE})")
+  int llmEndpoints;
+
+  @Option(names = "--duration", converter = DurationConverter.class, description = "with --llm-latency: how long "
+      + "the campaign runs (default: 10 times the median latency, at least 1 minute)")
+  Duration duration;
+
+  /** Reads {@code 30s}, {@code 500ms}, {@code 2m} as well as ISO-8601 ({@code PT30S}). */
+  static final class DurationConverter implements ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String value) {
+      String v = value.strip();
+      try {
+        if (v.toUpperCase(Locale.ROOT).startsWith("P")) {
+          return Duration.parse(v);
+        }
+        return Duration.ofNanos(ConfigFactory.parseString("d = " + v).getDuration("d").toNanos());
+      } catch (RuntimeException e) {
+        throw new TypeConversionException("\"" + value + "\" is no duration; write e.g. 30s, "
+            + "500ms, 2m or PT30S");
+      }
+    }
+  }
+
   private static final double TARGET_ROUNDS_PER_SECOND = 500;
   private static final int TARGET_BRANCHES = 1000;
 
   @Override
   public Integer call() throws Exception {
     try (Fixture fixture = fixture()) {
-      System.err.printf("baseline: a bare loop of %d branches x %d rounds through the same LLM client%n",
-          problems * branches, rounds);
-      double bare = bareLoop(new LlmClient(fixture.endpoint(), fixture.http(), fixture.json(), Clock.systemUTC()),
-          problems * branches, rounds);
+      double bare = 0;
+      if (!fixture.reasoning()) {
+        System.err.printf("baseline: a bare loop of %d branches x %d rounds through the same LLM client%n",
+            problems * branches, rounds);
+        bare = bareLoop(new LlmClient(fixture.endpoints().get(0), fixture.http(), fixture.json(), Clock.systemUTC()),
+            problems * branches, rounds);
+      }
       Run run = controlPlane(fixture, null);
-      System.out.printf("branches in flight: %d (target %d); peak concurrent LLM calls: %d%n", run.branches(),
-          TARGET_BRANCHES, run.llmPeak());
-      System.out.printf("rounds: %d judged of %d in %.1f s: %.0f rounds/s overall, %.0f rounds/s after the first "
-          + "wave (target %.0f: %.2fx)%n", run.judged(), run.planned(), run.wallSeconds(), run.roundsPerSecond(),
-          run.steadyRoundsPerSecond(), TARGET_ROUNDS_PER_SECOND, run.steadyRoundsPerSecond()
-              / TARGET_ROUNDS_PER_SECOND);
-      System.out.printf("baseline, a bare client loop (no actors, persistence or dispatch): %.0f rounds/s; the "
-          + "control plane keeps %.2fx of it%n", bare, run.roundsPerSecond() / bare);
-      System.out.printf("LLM calls: %d; errors: %d rounds missing%n", run.llmCalls(), run.planned() - run.judged());
-      return run.planned() == run.judged() ? 0 : 1;
+      System.out.printf("branches: %d; peak LLM calls open at the fake server(s): %d (peak in flight per client: "
+          + "%s)%n", run.branches(), run.peakOpen(), run.clients());
+      long errors;
+      if (fixture.reasoning()) {
+        double cycle = run.meanLatency() + verdictLatency.toNanos() / 1e9;
+        double allowed = run.branches() / cycle;
+        System.out.printf("rounds: %d judged in %.1f s; LLM latency drawn: mean %.2f s over %d calls (median %.1f s, "
+            + "sigma %.2f)%n", run.judged(), run.wallSeconds(), run.meanLatency(), run.llmCalls(),
+            llmLatency.toMillis() / 1000.0, llmTail);
+        System.out.printf("rounds/s from the first full wave (%.1f s) to the first deadline (%.1f s): %.2f; the "
+            + "latency allows %d / (%.2f s + %.3f s) = %.2f: ratio %.3f (target >= 0.90)%n", run.steadyFrom(),
+            run.windowEnd(), run.windowRoundsPerSecond(), run.branches(), run.meanLatency(),
+            verdictLatency.toNanos() / 1e9, allowed, run.windowRoundsPerSecond() / allowed);
+        errors = run.llmErrors();
+      } else {
+        System.out.printf("rounds: %d judged of %d in %.1f s: %.0f rounds/s overall, %.0f rounds/s after the first "
+            + "wave (target %.0f: %.2fx)%n", run.judged(), run.planned(), run.wallSeconds(), run.roundsPerSecond(),
+            run.steadyRoundsPerSecond(), TARGET_ROUNDS_PER_SECOND, run.steadyRoundsPerSecond()
+                / TARGET_ROUNDS_PER_SECOND);
+        System.out.printf("baseline, a bare client loop (no actors, persistence or dispatch): %.0f rounds/s; the "
+            + "control plane keeps %.2fx of it%n", bare, run.roundsPerSecond() / bare);
+        errors = run.llmErrors() + run.planned() - run.judged();
+      }
+      System.out.printf("errors: %d (LLM calls failed or retried: %d)%s%n", errors, run.llmErrors(),
+          fixture.reasoning() ? "" : "; rounds missing: " + (run.planned() - run.judged()));
+      MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+      System.gc();
+      System.out.printf("memory: heap peak %d MiB, %d MiB after GC at the end (max %d MiB); threads peak %d%n",
+          run.peakHeap() >> 20, memory.getHeapMemoryUsage().getUsed() >> 20, memory.getHeapMemoryUsage().getMax() >> 20,
+          ManagementFactory.getThreadMXBean().getPeakThreadCount());
+      return errors == 0 ? 0 : 1;
     }
   }
 
-  /** The fake LLM and the client setup that every run of this benchmark (and the dashboard's) shares. */
-  record Fixture(HttpServer llm, ObjectMapper json, HttpClient http, LlmEndpoint endpoint, AtomicLong llmCalls,
-      AtomicInteger llmPeak) implements AutoCloseable {
+  /** The fake LLMs and the client setup that every run of this benchmark (and the dashboard's) shares. */
+  record Fixture(List<LatencyLlmServer> llms, ObjectMapper json, HttpClient http, List<LlmEndpoint> endpoints,
+      boolean reasoning) implements AutoCloseable {
     @Override
     public void close() {
-      llm.stop(0);
+      llms.forEach(LatencyLlmServer::close);
     }
   }
 
-  Fixture fixture() throws Exception {
+  Fixture fixture() {
+    if (llmEndpoints < 1 || problems < 1 || branches < 1 || rounds < 1) {
+      throw new IllegalArgumentException("--llm-endpoints, --problems, --branches and --rounds must be at least 1");
+    }
     ObjectMapper json = new ObjectMapper();
-    AtomicLong llmCalls = new AtomicLong();
-    AtomicInteger llmPeak = new AtomicInteger();
-    HttpServer llm = fakeLlm(json, llmCalls, new AtomicInteger(), llmPeak);
-    LlmEndpoint endpoint = new LlmEndpoint("bench", URI.create("http://127.0.0.1:" + llm.getAddress().getPort()
-        + "/v1"), "fake", null, problems * branches, Duration.ofMinutes(1), 2, 0, 0);
+    boolean reasoning = !llmLatency.isZero();
+    List<LatencyLlmServer> llms = new ArrayList<>();
+    for (int i = 0; i < llmEndpoints; i++) {
+      llms.add(LatencyLlmServer.start(json, llmLatency, reasoning ? llmTail : 0, 42 + i));
+    }
+    int total = problems * branches;
+    List<LlmEndpoint> endpoints = new ArrayList<>();
+    for (int i = 0; i < llms.size(); i++) {
+      // Each endpoint may hold its share of the branches' calls; a long tail must not time a call out; and no
+      // retries, so every failed call shows as an error instead of a delay.
+      endpoints.add(new LlmEndpoint("bench-" + (i + 1), llms.get(i).baseUrl(), "fake", null,
+          (total + llmEndpoints - 1) / llmEndpoints, Duration.ofMinutes(1).plus(llmLatency.multipliedBy(20)), 0, 0,
+          0));
+    }
     HttpClient http = HttpClient.newBuilder().executor(Executors.newFixedThreadPool(4)).build();
-    return new Fixture(llm, json, http, endpoint, llmCalls, llmPeak);
+    return new Fixture(llms, json, http, endpoints, reasoning);
   }
 
-  /** What one run of the control plane measured. */
+  /**
+   * What one run of the control plane measured. The window (from the first full wave to the first problem's
+   * deadline) is where every branch runs: the reasoning mode's rate is measured over it.
+   */
   record Run(int branches, long planned, long judged, double wallSeconds, double roundsPerSecond,
-      double steadyRoundsPerSecond, long llmCalls, int llmPeak) {}
+      double steadyRoundsPerSecond, double steadyFrom, double windowEnd, double windowRoundsPerSecond,
+      long llmCalls, long llmErrors, double meanLatency, int peakOpen, List<String> clients, long peakHeap) {}
 
   /** Runs beside the campaign: started once it is submitted, closed when it ends (the dashboard's viewers). */
   interface Beside {
@@ -135,8 +218,9 @@ final class ControlPlaneBench implements Callable<Integer> {
 
   /** One campaign on a fresh coordinator node (its own H2 file); {@code beside} may be null. */
   Run controlPlane(Fixture fixture, Beside beside) throws Exception {
-    fixture.llmCalls().set(0);
-    fixture.llmPeak().set(0);
+    boolean reasoning = fixture.reasoning();
+    List<LatencyLlmServer> llms = fixture.llms();
+    long callsBefore = llms.stream().mapToLong(LatencyLlmServer::calls).sum();
     Path store = Files.createTempDirectory("kfarm-control-plane");
     int total = problems * branches;
     var overrides = ConfigFactory.parseMap(Map.of(
@@ -147,8 +231,13 @@ final class ControlPlaneBench implements Callable<Integer> {
         "kernelfarm.coordinator.http.token-file", store.resolve("api-token").toString(),
         "kernelfarm.coordinator.prompts", Path.of(System.getenv().getOrDefault("KFARM_HOME", "."))
             .resolve("prompts").toAbsolutePath().toString()));
+    Duration budget = reasoning ? (duration != null ? duration
+        : max(Duration.ofMinutes(1), llmLatency.multipliedBy(10))) : Duration.ofHours(1);
+    // With a slow LLM the campaign runs on time, not rounds, so every branch stays busy to the end.
+    int planned = reasoning ? CampaignSpec.MAX_ROUNDS : rounds;
+    MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
     try (Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), fixture.http(),
-        List.of(fixture.endpoint())), true)) {
+        fixture.endpoints()), true)) {
       AtomicLong verdicts = new AtomicLong();
       node.system().systemActorOf(fakeWorker(node.dispatcher(), verdictLatency, workerSlots, verdicts),
           "fake-worker", Props.empty());
@@ -159,34 +248,55 @@ final class ControlPlaneBench implements Callable<Integer> {
       }
       CampaignSpec spec = new CampaignSpec("control-plane",
           new CampaignSpec.ProblemSelection("generated", List.of(), List.of()), Backend.CPU,
-          new CampaignSpec.Search(branches, rounds, Duration.ofHours(1), CampaignSpec.StopRule.SPEND_BUDGET, null,
-              0, 0),
-          new CampaignSpec.Sampling(0.7, 1024, null), List.of("bench"), VerifySettings.defaults());
+          new CampaignSpec.Search(branches, planned, budget, CampaignSpec.StopRule.SPEND_BUDGET, null, 0, 0),
+          new CampaignSpec.Sampling(0.7, 1024, null), fixture.endpoints().stream().map(LlmEndpoint::name).toList(),
+          VerifySettings.defaults());
       String id = "control-plane-" + System.currentTimeMillis();
-      System.err.printf("control-plane: %d problems x %d branches x %d rounds = %d branches, %d rounds; verdict "
-          + "latency %d ms; %d cores%s%n", problems, branches, rounds, total, total * rounds, verdictLatency.toMillis(),
-          Runtime.getRuntime().availableProcessors(), beside == null ? "" : "; with the dashboard open");
+      System.err.printf("control-plane: %d problems x %d branches = %d branches, %s; verdict latency %d ms; LLM %s "
+          + "over %d endpoint(s); %d cores%s%n", problems, branches, total,
+          reasoning ? "for " + budget.toSeconds() + " s" : rounds + " rounds each", verdictLatency.toMillis(),
+          reasoning ? "median " + llmLatency.toMillis() / 1000.0 + " s, log-normal sigma " + llmTail : "at once",
+          llmEndpoints, Runtime.getRuntime().availableProcessors(), beside == null ? "" : "; with the dashboard open");
       long started = System.nanoTime();
       node.submit(id, spec, set).toCompletableFuture().get(60, TimeUnit.SECONDS);
       InetSocketAddress api = node.httpAddress().orElseThrow();
       AutoCloseable alongside = beside == null ? () -> { }
           : beside.start(URI.create("http://127.0.0.1:" + api.getPort()), id);
-      ProgressBar bar = new ProgressBar(System.err, total * rounds);
+      ProgressBar bar = reasoning ? null : new ProgressBar(System.err, total * rounds);
       long shown = 0;
       Campaign.Progress progress;
       double steadyFrom = 0;
       long steadyRounds = 0;
+      double windowEnd = 0;
+      long windowRounds = 0;
+      long peakHeap = 0;
+      int peakOpen = 0;
+      long lastReport = System.nanoTime();
       try (alongside) {
         while (true) {
           progress = node.progress(id).toCompletableFuture().get(60, TimeUnit.SECONDS);
           long judged = verdicts.get();
-          for (; shown < judged; shown++) {
+          double now = (System.nanoTime() - started) / 1e9;
+          for (; bar != null && shown < judged; shown++) {
             bar.advance(Status.CORRECT);
           }
+          peakHeap = Math.max(peakHeap, memory.getHeapMemoryUsage().getUsed());
+          int open = llms.stream().mapToInt(LatencyLlmServer::open).sum();
+          peakOpen = Math.max(peakOpen, open);
           if (steadyFrom == 0 && judged >= total) {
             // From the first full wave on, every branch is past its start: the steady state.
-            steadyFrom = (System.nanoTime() - started) / 1e9;
+            steadyFrom = now;
             steadyRounds = judged;
+          }
+          if (progress.results().values().stream().noneMatch(ProblemResult::finished)) {
+            // The window ends before the first problem's deadline: until then every branch is running.
+            windowEnd = now;
+            windowRounds = judged;
+          }
+          if (reasoning && System.nanoTime() - lastReport > 10e9) {
+            lastReport = System.nanoTime();
+            System.err.printf("  %4.0f s: %d rounds judged, %d LLM calls open, heap %d MiB%n", now, judged, open,
+                memory.getHeapMemoryUsage().getUsed() >> 20);
           }
           if (progress.finished() != null) {
             break;
@@ -195,16 +305,32 @@ final class ControlPlaneBench implements Callable<Integer> {
         }
       }
       double wall = (System.nanoTime() - started) / 1e9;
-      bar.finish();
+      if (bar != null) {
+        bar.finish();
+      }
       long judged = 0;
       for (ProblemResult r : progress.results().values()) {
         judged += r.roundsJudged();
       }
       double rate = judged / wall;
       double steady = steadyFrom > 0 && wall > steadyFrom ? (judged - steadyRounds) / (wall - steadyFrom) : rate;
-      return new Run(total, (long) total * rounds, judged, wall, rate, steady, fixture.llmCalls().get(),
-          fixture.llmPeak().get());
+      double window = windowEnd - steadyFrom;
+      long llmCalls = llms.stream().mapToLong(LatencyLlmServer::calls).sum() - callsBefore;
+      double meanLatency = llmCalls == 0 ? 0
+          : llms.stream().mapToDouble(l -> l.meanLatencySeconds() * l.calls()).sum()
+              / llms.stream().mapToLong(LatencyLlmServer::calls).sum();
+      List<LlmClient.Stats> stats = node.llmStats();
+      long llmErrors = stats.stream().mapToLong(st -> st.failed() + st.retried()).sum();
+      return new Run(total, reasoning ? judged : (long) total * rounds, judged, wall, rate, steady, steadyFrom,
+          windowEnd, window > 0 ? (windowRounds - steadyRounds) / window : 0, llmCalls, llmErrors, meanLatency,
+          Math.max(peakOpen, llms.stream().mapToInt(LatencyLlmServer::peakOpen).sum()),
+          stats.stream().map(st -> st.endpoint() + " " + st.peakInFlight() + "/" + st.maxConcurrency()).toList(),
+          peakHeap);
     }
+  }
+
+  private static Duration max(Duration a, Duration b) {
+    return a.compareTo(b) >= 0 ? a : b;
   }
 
   /**
@@ -231,37 +357,6 @@ final class ControlPlaneBench implements Callable<Integer> {
     }
     CompletableFuture.allOf(branchesDone.toArray(CompletableFuture[]::new)).join();
     return (double) total * rounds / ((System.nanoTime() - started) / 1e9);
-  }
-
-  /** Answers every chat completion at once with a distinct candidate, so no two rounds share a verdict. */
-  private static HttpServer fakeLlm(ObjectMapper json, AtomicLong calls, AtomicInteger inFlight,
-      AtomicInteger peak) throws Exception {
-    HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4096);
-    ExecutorService threads = Executors.newFixedThreadPool(4);
-    server.setExecutor(threads);
-    server.createContext("/v1/chat/completions", exchange -> {
-      try (exchange) {
-        peak.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
-        exchange.getRequestBody().readAllBytes();
-        long n = calls.incrementAndGet();
-        ObjectNode body = json.createObjectNode();
-        ObjectNode choice = body.putArray("choices").addObject();
-        choice.put("index", 0).put("finish_reason", "stop");
-        choice.putObject("message").put("role", "assistant").put("content", "```python\nimport torch\n# " + n
-            + "\nclass ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return x\n```\n");
-        body.putObject("usage").put("prompt_tokens", 100).put("completion_tokens", 20);
-        byte[] bytes = json.writeValueAsBytes(body);
-        exchange.getResponseHeaders().set("Content-Type", "application/json");
-        exchange.sendResponseHeaders(200, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-          out.write(bytes);
-        }
-      } finally {
-        inFlight.decrementAndGet();
-      }
-    });
-    server.start();
-    return server;
   }
 
   private record LatencyElapsed(DispatcherProtocol.WorkOffer offer) {}

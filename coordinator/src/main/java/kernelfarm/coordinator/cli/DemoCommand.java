@@ -1,11 +1,11 @@
 package kernelfarm.coordinator.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import kernelfarm.coordinator.llm.LlmEndpoint;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -23,6 +23,9 @@ import picocli.CommandLine.Option;
 final class DemoCommand implements Callable<Integer> {
   @Mixin
   FarmOptions farm;
+
+  @Mixin
+  LlmOptions llm;
 
   @Option(names = "--branches", defaultValue = "1", description = "branches per problem (default: ${DEFAULT-VALUE})")
   int branches;
@@ -52,7 +55,8 @@ final class DemoCommand implements Callable<Integer> {
     campaign.farm = farm;
     // Someone at a terminal wants to look at the results on the page; a script or CI wants the demo to end.
     campaign.keepServing = serve || stdinIsTerminal();
-    if (LlmEndpoint.fromEnvironment(System.getenv()).isEmpty()) {
+    campaign.llm = llm;
+    if (llm.endpoints(new ObjectMapper()).isEmpty()) {
       campaign.replay = home.resolve("prompts").resolve("demo");
       campaign.replayNotice = "kfarm demo: no LLM endpoint configured (KFARM_LLM_BASE_URL is unset), so answers "
           + "come from the built-in replay endpoint (recordings in prompts/demo/)";

@@ -1,5 +1,6 @@
 package kernelfarm.coordinator.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import java.net.http.HttpClient;
 import java.time.Clock;
@@ -26,20 +27,24 @@ final class NodeCommand implements Callable<Integer> {
   @Mixin
   FarmOptions farm;
 
+  @Mixin
+  LlmOptions llm;
+
   @Override
   public Integer call() throws Exception {
     Config overrides = cluster.nodeOverrides(farm);
-    List<LlmEndpoint> endpoints = cluster.plays("coordinator")
-        ? LlmEndpoint.fromEnvironment(System.getenv()).stream().toList() : List.of();
-    Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), HttpClient.newHttpClient(),
-        endpoints), true);
+    List<LlmEndpoint> endpoints = cluster.plays("coordinator") ? llm.endpoints(new ObjectMapper()) : List.of();
+    HttpClient http = HttpClient.newHttpClient();
+    LlmOptions.warnUnreachable(endpoints, http, new ObjectMapper());
+    Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), http, endpoints), true);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       node.close();
       stopped.countDown();
     }, "kfarm-node-stop"));
     System.out.printf("kfarm node %s up, roles %s%s%s%n", Cluster.get(node.system()).selfMember().address(),
-        cluster.roles, endpoints.isEmpty() ? "" : ", LLM endpoint " + endpoints.get(0).model(),
+        cluster.roles, endpoints.isEmpty() ? "" : ", LLM endpoints " + endpoints.stream()
+            .map(e -> e.name() + " (" + e.model() + ", " + e.maxConcurrency() + " at once)").toList(),
         node.httpAddress().map(a -> ", API http://" + a.getHostString() + ":" + a.getPort() + "/api/v1/campaigns")
             .orElse(""));
     stopped.await();

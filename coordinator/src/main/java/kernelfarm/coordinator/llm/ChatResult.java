@@ -16,6 +16,7 @@ import java.util.Objects;
  * @param latency from sending the first attempt to the last byte of the answer, backoff included
  * @param attempts 1 unless retries were needed
  * @param finishReason {@code stop}, {@code length}, ...; empty when the server sent none
+ * @param endpoint the name of the endpoint that answered (a campaign may spread its calls over several)
  */
 public record ChatResult(
     String content,
@@ -26,9 +27,11 @@ public record ChatResult(
     double costUsd,
     Duration latency,
     int attempts,
-    String finishReason) {
+    String finishReason,
+    String endpoint) {
 
   public ChatResult {
+    Objects.requireNonNull(endpoint, "endpoint");
     Objects.requireNonNull(content, "content");
     Objects.requireNonNull(reasoning, "reasoning");
     Objects.requireNonNull(latency, "latency");

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -29,6 +30,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,6 +53,9 @@ import org.slf4j.LoggerFactory;
  *       the status and the server's error text; never the key, the headers or the prompt. Logs carry the same
  *       facts as key-value pairs, at WARN for a retry and DEBUG otherwise.
  *   <li><b>Cancelling</b> the returned stage does not stop the call; it runs to its end and frees its slot then.
+ *   <li><b>Health and stats.</b> The client counts its answers, failures, retries and the calls an {@link LlmPool}
+ *       moved elsewhere ({@link #stats()}), and remembers a recent transient failure ({@link #coolingDown()}) so a
+ *       pool tries its other endpoints first.
  * </ul>
  */
 public final class LlmClient {
@@ -63,6 +69,11 @@ public final class LlmClient {
   static final Duration RETRY_AFTER_CAP = Duration.ofMinutes(5);
   // Enough of a server's error text to act on ("maximum context length is ..."), not a page of HTML.
   private static final int EXCERPT_CHARS = 200;
+  // After a transient failure (429, 5xx, refused) a pool sends elsewhere first for this long; a success ends it.
+  static final Duration COOLDOWN = Duration.ofSeconds(15);
+  // Servers commonly allow 100 HTTP/2 streams per connection, and the JDK client fails the 101st call instead of
+  // opening a second connection (JDK-8225647); above this, https goes over HTTP/1.1, one connection per call.
+  static final int HTTP2_MAX_STREAMS = 100;
 
   private final LlmEndpoint endpoint;
   private final HttpClient http;
@@ -70,6 +81,12 @@ public final class LlmClient {
   private final Clock clock;
   private final URI target;
   private final ConcurrencyLimit limit;
+  private final AtomicLong answered = new AtomicLong();
+  private final AtomicLong failed = new AtomicLong();
+  private final AtomicLong retried = new AtomicLong();
+  private final AtomicLong failedOver = new AtomicLong();
+  private final AtomicInteger peakInFlight = new AtomicInteger();
+  private volatile Instant lastTransientFailure;
 
   /**
    * @param http shared by every client of the process (the one in {@code Deps})
@@ -100,10 +117,85 @@ public final class LlmClient {
   }
 
   /**
+   * What this client has done since it was made: the figures a pool spreads calls by and an operator reads.
+   *
+   * @param endpoint the endpoint's name
+   * @param maxConcurrency calls it may have in flight
+   * @param inFlight calls holding a slot now
+   * @param queued calls waiting for a slot now
+   * @param peakInFlight the most calls it had in flight at once
+   * @param answered calls that got an answer
+   * @param failed calls that failed here (refused, or retries spent), those then moved elsewhere included
+   * @param retried attempts repeated after a transient failure
+   * @param failedOver calls a pool moved to another endpoint after this one failed them
+   */
+  public record Stats(String endpoint, int maxConcurrency, int inFlight, int queued, int peakInFlight, long answered,
+      long failed, long retried, long failedOver) {}
+
+  public Stats stats() {
+    return new Stats(endpoint.name(), endpoint.maxConcurrency(), limit.running(), limit.waiting(), peakInFlight.get(),
+        answered.get(), failed.get(), retried.get(), failedOver.get());
+  }
+
+  /** Slots free now: the limit less the calls running and waiting; negative when calls queue. */
+  int freeSlots() {
+    return endpoint.maxConcurrency() - limit.running() - limit.waiting();
+  }
+
+  /** True within {@link #COOLDOWN} of a transient failure, unless a call has been answered since. */
+  boolean coolingDown() {
+    Instant last = lastTransientFailure;
+    return last != null && clock.instant().isBefore(last.plus(COOLDOWN));
+  }
+
+  void countFailover() {
+    failedOver.incrementAndGet();
+  }
+
+  /**
    * Asks the endpoint's model. Completes with the answer, or fails with an {@link LlmException} once the request
    * is refused or the retries are spent.
    */
   public CompletionStage<ChatResult> complete(ChatRequest request) {
+    return complete(request, endpoint.maxRetries());
+  }
+
+  /**
+   * Whether the endpoint answers HTTP at all: {@code GET {baseUrl}/models}, where any status (even 401 or 404)
+   * counts as reachable. Completes with empty when it is, or with why not (refused, unknown host, no answer within
+   * {@code timeout}); never fails. Costs no tokens, so a campaign can check its endpoints before it starts.
+   */
+  public CompletionStage<Optional<String>> probe(Duration timeout) {
+    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(endpoint.baseUrl() + "/models"))
+        .timeout(timeout).GET();
+    if (useHttp1()) {
+      builder.version(HttpClient.Version.HTTP_1_1);
+    }
+    if (endpoint.apiKey() != null) {
+      builder.header("Authorization", "Bearer " + endpoint.apiKey().reveal());
+    }
+    CompletableFuture<HttpResponse<Void>> sent;
+    try {
+      sent = http.sendAsync(builder.build(), HttpResponse.BodyHandlers.discarding());
+    } catch (RuntimeException e) {
+      return CompletableFuture.completedFuture(Optional.of(describe(e)));
+    }
+    return sent.copy().orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).handle((response, thrown) -> {
+      if (thrown == null) {
+        return Optional.<String>empty();
+      }
+      Throwable cause = unwrap(thrown);
+      if (cause instanceof TimeoutException || cause instanceof HttpTimeoutException) {
+        sent.cancel(true);
+        return Optional.of("no answer within " + timeout.toMillis() / 1000.0 + " s");
+      }
+      return Optional.of(cause instanceof ConnectException
+          ? "connection refused (" + describe(cause) + ")" : describe(cause));
+    });
+  }
+
+  /** As {@link #complete(ChatRequest)}, with this many retries instead of the endpoint's. */
+  CompletionStage<ChatResult> complete(ChatRequest request, int maxRetries) {
     byte[] body = requestBody(request);
     CompletableFuture<ChatResult> outcome = new CompletableFuture<>();
     CompletableFuture<ChatResult> answer = new CompletableFuture<>();
@@ -116,11 +208,15 @@ public final class LlmClient {
         answer.complete(result);
       }
     });
-    limit.submit(() -> attempt(new Call(request.stream(), body, clock.instant(), outcome), 1));
+    limit.submit(() -> {
+      peakInFlight.accumulateAndGet(limit.running(), Math::max);
+      attempt(new Call(request.stream(), body, clock.instant(), maxRetries, outcome), 1);
+    });
     return answer;
   }
 
-  private record Call(boolean stream, byte[] body, Instant started, CompletableFuture<ChatResult> outcome) {}
+  private record Call(boolean stream, byte[] body, Instant started, int maxRetries,
+      CompletableFuture<ChatResult> outcome) {}
 
   private record Parsed(
       String content, String reasoning, int promptTokens, int completionTokens, int reasoningTokens,
@@ -142,7 +238,8 @@ public final class LlmClient {
     try {
       sent = http.sendAsync(httpRequest(call), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     } catch (RuntimeException e) {
-      call.outcome().completeExceptionally(failure(0, attempt, "the request could not be sent (" + describe(e) + ")"));
+      call.outcome().completeExceptionally(
+          failure(0, attempt, false, false, "the request could not be sent (" + describe(e) + ")"));
       return;
     }
     // The request's own timeout stops at the response headers; a stream that stalls mid-answer needs this one.
@@ -166,14 +263,21 @@ public final class LlmClient {
         .header("Content-Type", "application/json")
         .header("Accept", call.stream() ? "text/event-stream" : "application/json")
         .POST(HttpRequest.BodyPublishers.ofByteArray(call.body()));
-    if (target.getScheme().equalsIgnoreCase("http")) {
-      // Local servers (vLLM, SGLang, Ollama) speak HTTP/1.1 only; the default would offer an h2c upgrade.
+    if (useHttp1()) {
       builder.version(HttpClient.Version.HTTP_1_1);
     }
     if (endpoint.apiKey() != null) {
       builder.header("Authorization", "Bearer " + endpoint.apiKey().reveal());
     }
     return builder.build();
+  }
+
+  /**
+   * Local servers (vLLM, SGLang, Ollama) speak HTTP/1.1 only, and the default would offer an h2c upgrade; and an
+   * https endpoint allowed more calls than one HTTP/2 connection carries needs a connection per call.
+   */
+  private boolean useHttp1() {
+    return target.getScheme().equalsIgnoreCase("http") || endpoint.maxConcurrency() > HTTP2_MAX_STREAMS;
   }
 
   private void onAnswer(Call call, int attempt, HttpResponse<String> response, Throwable failure) {
@@ -183,7 +287,7 @@ public final class LlmClient {
     } else if (failure instanceof IOException) {
       retryOrFail(call, attempt, 0, "connection", "connection failed (" + describe(failure) + ")", null);
     } else if (failure != null) {
-      call.outcome().completeExceptionally(failure(0, attempt, "the call failed (" + describe(failure) + ")"));
+      call.outcome().completeExceptionally(failure(0, attempt, false, false, "the call failed (" + describe(failure) + ")"));
     } else if (response.statusCode() / 100 == 2) {
       onSuccessStatus(call, attempt, response);
     } else {
@@ -194,7 +298,7 @@ public final class LlmClient {
             response.headers().firstValue("Retry-After").orElse(null));
       } else {
         call.outcome().completeExceptionally(
-            failure(status, attempt, reason + " (not retried: the server refused the request itself)"));
+            failure(status, attempt, false, false, reason + " (not retried: the server refused the request itself)"));
       }
     }
   }
@@ -208,20 +312,26 @@ public final class LlmClient {
       if (bad.retryable) {
         retryOrFail(call, attempt, status, "stream", "HTTP " + status + " but " + bad.getMessage(), null);
       } else {
-        call.outcome().completeExceptionally(failure(status, attempt, "HTTP " + status + " but " + bad.getMessage()));
+        call.outcome().completeExceptionally(
+            failure(status, attempt, false, false, "HTTP " + status + " but " + bad.getMessage()));
       }
       return;
     }
+    lastTransientFailure = null;
+    answered.incrementAndGet();
     call.outcome().complete(result(parsed, call, attempt));
   }
 
   /** {@code cause} is what the log may say; {@code reason}, with the server's own words, goes to the caller only. */
   private void retryOrFail(Call call, int attempt, int status, String cause, String reason, String retryAfter) {
-    if (attempt > endpoint.maxRetries()) {
-      call.outcome().completeExceptionally(failure(status, attempt, reason + "; gave up after " + attempt
-          + (attempt == 1 ? " attempt" : " attempts") + " (maxRetries " + endpoint.maxRetries() + ")"));
+    lastTransientFailure = clock.instant();
+    if (attempt > call.maxRetries()) {
+      call.outcome().completeExceptionally(failure(status, attempt, true, cause.equals("connection"),
+          reason + "; gave up after " + attempt
+          + (attempt == 1 ? " attempt" : " attempts") + " (maxRetries " + call.maxRetries() + ")"));
       return;
     }
+    retried.incrementAndGet();
     Optional<Duration> asked = retryAfter == null ? Optional.empty() : parseRetryAfter(retryAfter, clock.instant());
     Duration delay = backoff(attempt, asked);
     log.atWarn().addKeyValue("endpoint", endpoint.name()).addKeyValue("model", endpoint.model())
@@ -246,7 +356,7 @@ public final class LlmClient {
     Duration latency = Duration.between(call.started(), clock.instant());
     ChatResult result = new ChatResult(split.answer(), reasoning, parsed.promptTokens(), parsed.completionTokens(),
         parsed.reasoningTokens(), cost, latency.isNegative() ? Duration.ZERO : latency, attempt,
-        parsed.finishReason());
+        parsed.finishReason(), endpoint.name());
     log.atDebug().addKeyValue("endpoint", endpoint.name()).addKeyValue("model", endpoint.model())
         .addKeyValue("attempt", attempt).addKeyValue("promptTokens", result.promptTokens())
         .addKeyValue("completionTokens", result.completionTokens())
@@ -256,7 +366,8 @@ public final class LlmClient {
     return result;
   }
 
-  private LlmException failure(int status, int attempts, String reason) {
+  private LlmException failure(int status, int attempts, boolean transient_, boolean unreachable, String reason) {
+    failed.incrementAndGet();
     String text = reason;
     if (endpoint.apiKey() != null) {
       // Some servers quote the key they refused.
@@ -264,7 +375,7 @@ public final class LlmClient {
     }
     log.atDebug().addKeyValue("endpoint", endpoint.name()).addKeyValue("model", endpoint.model())
         .addKeyValue("attempt", attempts).addKeyValue("status", status).log("llm call failed");
-    return new LlmException(endpoint.name(), status, attempts,
+    return new LlmException(endpoint.name(), status, attempts, transient_, unreachable,
         "llm endpoint \"" + endpoint.name() + "\" (model " + endpoint.model() + "): " + text);
   }
 

@@ -1,23 +1,22 @@
 package kernelfarm.coordinator.llm;
 
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.time.Duration;
-import java.util.Map;
-import java.util.Optional;
 
 /**
  * One OpenAI-compatible chat-completions server and how we may use it: DeepSeek-R1 on NVIDIA NIM, vLLM, SGLang,
  * Ollama, OpenAI or DeepSeek's own API. A campaign names an endpoint by {@link #name()}, never by its key.
  *
- * <p>{@code toString()} is safe to log: the key prints as {@code ***}.
+ * <p>{@code toString()} is safe to log: the key prints as {@code ***}. {@link LlmEndpoints} reads a node's endpoints
+ * from the environment or an endpoints file.
  *
  * @param name short label used in logs, errors and campaign specs, e.g. {@code nim-r1}
  * @param baseUrl the API root that {@code /chat/completions} is appended to, e.g. {@code http://host:8000/v1}; a
  *     trailing slash is dropped
  * @param model the model name the server serves, sent as {@code model}
  * @param apiKey sent as {@code Authorization: Bearer}; null for servers that need none (Ollama, a local vLLM)
- * @param maxConcurrency requests this process has in flight at once; more wait in a FIFO queue
+ * @param maxConcurrency requests this process has in flight at once; more wait in a FIFO queue. Reasoning answers
+ *     take minutes, so the configured default is {@link LlmEndpoints#DEFAULT_MAX_CONCURRENCY}
  * @param requestTimeout the limit on one attempt, from sending to the last byte of the answer (streamed or not)
  * @param maxRetries further attempts after a 429, a 5xx, a connection error or a timeout; 0 never retries
  * @param pricePerMillionInputTokens USD per million prompt tokens; 0 if unknown (cost then reads 0)
@@ -35,11 +34,6 @@ public record LlmEndpoint(
     double pricePerMillionOutputTokens) {
 
   private static final String URL_EXAMPLE = "write e.g. http://localhost:8000/v1";
-  // A reasoning model that writes 32k tokens at 50 tokens/s needs about 11 minutes.
-  private static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(15);
-  // Hosted endpoints rate-limit per key; a few at once keeps 429s rare while branches still overlap.
-  private static final int DEFAULT_CONCURRENCY = 4;
-  private static final int DEFAULT_RETRIES = 4;
 
   public LlmEndpoint {
     if (name == null || name.isBlank()) {
@@ -65,39 +59,6 @@ public record LlmEndpoint(
     checkPrice(pricePerMillionOutputTokens, "pricePerMillionOutputTokens");
   }
 
-  /**
-   * The endpoint that {@code KFARM_LLM_BASE_URL}, {@code KFARM_LLM_MODEL} and {@code KFARM_LLM_API_KEY} (optional)
-   * describe, named {@code default}, with default concurrency, timeout and retries and unknown prices. Empty when
-   * no base URL is set.
-   *
-   * @throws IllegalArgumentException naming the variable and the fix when a value is unusable
-   */
-  public static Optional<LlmEndpoint> fromEnvironment(Map<String, String> env) {
-    String url = env.get("KFARM_LLM_BASE_URL");
-    if (url == null || url.isBlank()) {
-      return Optional.empty();
-    }
-    String model = env.get("KFARM_LLM_MODEL");
-    if (model == null || model.isBlank()) {
-      throw new IllegalArgumentException("KFARM_LLM_MODEL must be set when KFARM_LLM_BASE_URL is; "
-          + "write the served model's name, e.g. deepseek-ai/deepseek-r1");
-    }
-    URI baseUrl;
-    try {
-      baseUrl = new URI(url.strip());
-    } catch (URISyntaxException e) {
-      throw new IllegalArgumentException("KFARM_LLM_BASE_URL is not a URL (" + e.getReason() + "); " + URL_EXAMPLE);
-    }
-    String key = env.get("KFARM_LLM_API_KEY");
-    Secret apiKey = key == null || key.isBlank() ? null : Secret.of(key);
-    try {
-      return Optional.of(new LlmEndpoint("default", baseUrl, model.strip(), apiKey, DEFAULT_CONCURRENCY,
-          DEFAULT_TIMEOUT, DEFAULT_RETRIES, 0, 0));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("KFARM_LLM_BASE_URL: " + e.getMessage(), e);
-    }
-  }
-
   /** {@code POST} target of every call. */
   URI chatCompletions() {
     return URI.create(baseUrl + "/chat/completions");
@@ -110,7 +71,7 @@ public record LlmEndpoint(
     // Checked first, and never echoed: a key pasted into the URL must not reach an error message.
     if (url.getRawUserInfo() != null) {
       throw new IllegalArgumentException("baseUrl must not carry credentials; set the key as apiKey "
-          + "(KFARM_LLM_API_KEY) and " + URL_EXAMPLE);
+          + "(KFARM_LLM_API_KEY, or a file's apiKeyEnv) and " + URL_EXAMPLE);
     }
     String scheme = url.getScheme();
     if (scheme == null || !(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https"))) {

@@ -11,12 +11,16 @@ public final class LlmException extends RuntimeException {
   private final String endpoint;
   private final int status;
   private final int attempts;
+  private final boolean transient_;
+  private final boolean unreachable;
 
-  LlmException(String endpoint, int status, int attempts, String message) {
+  LlmException(String endpoint, int status, int attempts, boolean transient_, boolean unreachable, String message) {
     super(message);
     this.endpoint = endpoint;
     this.status = status;
     this.attempts = attempts;
+    this.transient_ = transient_;
+    this.unreachable = unreachable;
   }
 
   /** {@link LlmEndpoint#name()} of the endpoint that failed. */
@@ -31,5 +35,22 @@ public final class LlmException extends RuntimeException {
 
   public int attempts() {
     return attempts;
+  }
+
+  /**
+   * True when another endpoint, or this one later, may answer the same request: a 429, 408 or 5xx, a connection
+   * error, a timeout or a broken stream. False when the server refused the request itself (400, 401, a body that
+   * is no chat completion), which another try would only repeat.
+   */
+  public boolean isTransient() {
+    return transient_;
+  }
+
+  /**
+   * True when no server could be reached at all: the last attempt's connection failed (refused, reset, unknown
+   * host), and, from a pool, so did every endpoint's. A timeout is not this: a slow server is still there.
+   */
+  public boolean unreachable() {
+    return unreachable;
   }
 }

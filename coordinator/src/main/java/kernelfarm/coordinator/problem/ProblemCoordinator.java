@@ -16,6 +16,7 @@ import kernelfarm.coordinator.campaign.CoordinatorEntities;
 import kernelfarm.coordinator.campaign.ProblemResult;
 import kernelfarm.coordinator.campaign.SearchServices;
 import kernelfarm.coordinator.llm.LlmClient;
+import kernelfarm.coordinator.llm.LlmPool;
 import kernelfarm.protocol.CborSerializable;
 import kernelfarm.protocol.DispatcherProtocol;
 import kernelfarm.protocol.Problem;
@@ -281,6 +282,13 @@ public final class ProblemCoordinator
     if (from.report() instanceof Branch.AnswerReady ready) {
       return onAnswer(state, ready);
     }
+    if (from.report() instanceof Branch.EndpointsUnreachable down) {
+      // A problem that has never had an answer would only spend its budget retrying a dead address: end it with
+      // the reason. Once any round was answered, the endpoints worked, so an outage is waited out instead.
+      boolean neverAnswered = state.branches.values().stream().allMatch(List::isEmpty);
+      return neverAnswered ? finish(state, "no LLM endpoint is reachable: " + down.reason())
+          : Effect().none().thenNoReply();
+    }
     Branch.Exhausted done = (Branch.Exhausted) from.report();
     running.remove(done.branch());
     exhausted++;
@@ -445,15 +453,20 @@ public final class ProblemCoordinator
     }
     timers.startSingleTimer(DeadlineReached.INSTANCE, left);
     timers.startTimerWithFixedDelay(Resubmit.INSTANCE, services.settings().resubmitEvery());
-    for (int b = 0; b < spec.search().branches(); b++) {
-      String endpoint = spec.endpoints().get(b % spec.endpoints().size());
-      LlmClient llm = services.llm(endpoint).orElse(null);
-      if (llm == null) {
+    List<LlmClient> clients = new ArrayList<>();
+    for (String endpoint : spec.endpoints()) {
+      LlmClient client = services.llm(endpoint).orElse(null);
+      if (client == null) {
         ctx.getLog().atError().addKeyValue("problem", state.problem.id()).addKeyValue("endpoint", endpoint)
             .log("LLM endpoint not configured on this coordinator node; configure it on every coordinator node");
         ctx.getSelf().tell(new StopRuleMet("LLM endpoint " + endpoint + " is not configured on this node"));
         return;
       }
+      clients.add(client);
+    }
+    // Every branch asks through the one pool, so calls go wherever capacity is free, not to a fixed endpoint.
+    LlmPool llm = new LlmPool(clients);
+    for (int b = 0; b < spec.search().branches(); b++) {
       List<Branch.PastRound> past = state.rounds(b).stream()
           .map(r -> new Branch.PastRound(r.answer, r.verdict, restartPoint(state, r))).toList();
       Branch.Setup setup = new Branch.Setup(b, state.problem.id(), state.problem.source(), spec.backend(),

@@ -81,7 +81,7 @@ class PromptHistoryTest {
     for (int round = 1; round <= rounds; round++) {
       // Answers outweigh a digest line, as real code does; reasoning outweighs everything, as it really does.
       ChatResult answer = new ChatResult("answer " + round + " " + "a".repeat(300),
-          "REASONING " + round + " " + "r".repeat(2000), 10, 500, 400, 0, Duration.ofSeconds(1), 1, "stop");
+          "REASONING " + round + " " + "r".repeat(2000), 10, 500, 400, 0, Duration.ofSeconds(1), 1, "stop", "fake");
       history.addRound(answer, new Feedback("feedback " + round,
           "round " + round + ": INCORRECT — trial 0, index [2, 5]: expected 0.1, got 0.3"));
     }
