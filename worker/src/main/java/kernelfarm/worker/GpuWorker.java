@@ -25,6 +25,7 @@ import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -146,12 +147,22 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
         .onMessage(Acked.class, this::onAcked)
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onMessage(Drain.class, this::onDrain)
-        .onSignal(PostStop.class, signal -> {
-          warm.forEach(HarnessProcess::kill);
-          starting.values().forEach(s -> s.process().kill());
-          return this;
-        })
+        .onSignal(PreRestart.class, signal -> killProcesses())
+        .onSignal(PostStop.class, signal -> killProcesses())
         .build();
+  }
+
+  /**
+   * A restart builds a fresh instance that starts spares of its own, and nothing would then know these: each
+   * would hold a CUDA context (and on a GPU some device memory) until the node stops. The evaluation in progress
+   * is a child session, stopped (and its process killed) with this actor's children.
+   */
+  private Behavior<Command> killProcesses() {
+    warm.forEach(HarnessProcess::kill);
+    starting.values().forEach(s -> s.process().kill());
+    warm.clear();
+    starting.clear();
+    return this;
   }
 
   private Behavior<Command> onOffered(Offered offered) {

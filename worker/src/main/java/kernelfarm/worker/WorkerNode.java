@@ -1,5 +1,6 @@
 package kernelfarm.worker;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import kernelfarm.protocol.DispatcherProtocol;
@@ -10,6 +11,8 @@ import kernelfarm.worker.device.DeviceInventory;
 import kernelfarm.worker.sandbox.HarnessLauncher;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
 
@@ -40,13 +43,23 @@ public final class WorkerNode {
     List<ActorRef<GpuWorker.Command>> workers = new ArrayList<>();
     for (Device device : devices) {
       workers.add(system.systemActorOf(
-          Behaviors.supervise(GpuWorker.create(device, nodeId, settings, launcher, dispatcher, pool))
-              .onFailure(org.apache.pekko.actor.typed.SupervisorStrategy.restart()),
+          supervised(GpuWorker.create(device, nodeId, settings, launcher, dispatcher, pool)),
           "gpu-worker-" + device.index(), org.apache.pekko.actor.typed.Props.empty()));
     }
     system.log().atInfo().addKeyValue("devices", devices.size()).addKeyValue("compileSlots", settings.compileSlots())
         .addKeyValue("prefetch", settings.prefetch()).addKeyValue("timedCores", cores.timed())
         .log("worker node started");
     return new Started(devices, workers, pool, launcher);
+  }
+
+  /**
+   * How a GpuWorker is restarted. A worker that fails again at once (a sick GPU, a harness that will not start)
+   * would otherwise restart in a tight loop, starting and killing evaluation processes each time; backing off
+   * turns that storm into a retry every half minute at worst, and a quiet period forgets earlier failures.
+   */
+  static Behavior<GpuWorker.Command> supervised(Behavior<GpuWorker.Command> worker) {
+    return Behaviors.supervise(worker).onFailure(
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(500), Duration.ofSeconds(30), 0.2)
+            .withResetBackoffAfter(Duration.ofMinutes(5)));
   }
 }
