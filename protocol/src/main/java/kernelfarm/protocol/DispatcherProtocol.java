@@ -21,7 +21,7 @@ public final class DispatcherProtocol {
 
   /** What the Dispatcher accepts. */
   public sealed interface Command extends KryoMessage
-      permits SubmitCandidate, Withdraw, RequestWork, RenewLease, ReportVerdict {}
+      permits SubmitCandidate, Withdraw, RequestWork, RenewLease, ReleaseLease, ReportVerdict {}
 
   /**
    * Verify this candidate. Sent by a Branch. The Dispatcher answers {@link Queued} at once, then sends
@@ -119,6 +119,20 @@ public final class DispatcherProtocol {
    */
   public record RenewLease(String workerId, List<String> leaseIds) implements Command {
     public RenewLease {
+      Require.nonBlank(workerId, "workerId");
+      leaseIds = List.copyOf(Require.nonNull(leaseIds, "leaseIds"));
+    }
+  }
+
+  /**
+   * Hands these leases back unfinished: their candidates go to the head of the queue for another worker at once,
+   * instead of when the leases would have lapsed. Sent by a GpuWorker whose device turned unhealthy, that is
+   * draining, or that restarts. The worker also wants no more work until it asks again, so a pending
+   * {@link RequestWork} of {@code workerId} is dropped. No reply; lease ids this worker does not hold are ignored,
+   * so a repeat is safe.
+   */
+  public record ReleaseLease(String workerId, List<String> leaseIds) implements Command {
+    public ReleaseLease {
       Require.nonBlank(workerId, "workerId");
       leaseIds = List.copyOf(Require.nonNull(leaseIds, "leaseIds"));
     }

@@ -53,6 +53,7 @@ public final class KryoSerializer extends SerializerWithStringManifest {
       DispatcherProtocol.VerdictAck.class, 26,
       DispatcherProtocol.VerdictReady.class, 27,
       DispatcherProtocol.Withdraw.class, 28,
+      DispatcherProtocol.ReleaseLease.class, 29,
       // What they carry.
       CandidateId.class, 40,
       Candidate.class, 41,

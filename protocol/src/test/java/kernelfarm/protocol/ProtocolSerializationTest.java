@@ -154,6 +154,8 @@ class ProtocolSerializationTest {
     samples.add(new DispatcherProtocol.RenewLease("gpu-0", List.of()));
     samples.add(new DispatcherProtocol.RenewLease("gpu-0", List.of("lease-1")));
     samples.add(new DispatcherProtocol.RenewLease("gpu-0", List.of("lease-1", "lease-2", "lease-3")));
+    samples.add(new DispatcherProtocol.ReleaseLease("gpu-0", List.of("lease-1")));
+    samples.add(new DispatcherProtocol.ReleaseLease("gpu-0", List.of("lease-1", "lease-2")));
     samples.add(new DispatcherProtocol.ReportVerdict("lease-1", correct,
         testKit.<DispatcherProtocol.VerdictAck>createTestProbe().ref()));
     samples.add(new DispatcherProtocol.ReportVerdict("lease-2", compileError,

@@ -7,6 +7,10 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import kernelfarm.protocol.Backend;
 import kernelfarm.protocol.DeviceRef;
 import kernelfarm.protocol.DispatcherProtocol;
@@ -24,6 +28,7 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -52,9 +57,13 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
 
   private record CompileDone(CompilePool.Compiled compiled) implements Command {}
 
-  private record SpareReady(long pid) implements Command {}
+  private record SpareReady(CompletableFuture<HarnessProcess> process) implements Command {}
 
-  private record SpareFailed(long pid, String reason) implements Command {}
+  private record SpareFailed(CompletableFuture<HarnessProcess> process, String reason) implements Command {}
+
+  private record HealthChecked(HealthCheck.Result result) implements Command {}
+
+  private enum CheckHealth implements Command { INSTANCE }
 
   private record EvaluationDone(HarnessSession.Finished finished) implements Command {}
 
@@ -65,8 +74,6 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   private enum StartSpare implements Command { INSTANCE }
 
   private record Compiled(DispatcherProtocol.WorkOffer offer, HarnessRequests.Job job) {}
-
-  private record Starting(HarnessProcess process, long startedNanos) {}
 
   /** After this many evaluation processes in a row fail to come up, the device is declared unhealthy. */
   private static final int UNHEALTHY_AFTER = 5;
@@ -85,12 +92,15 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   private final ActorRef<CompilePool.Compiled> compiledAdapter;
   private final ActorRef<HarnessSession.Finished> evaluatedAdapter;
   private final ActorRef<DispatcherProtocol.VerdictAck> ackAdapter;
+  private final ActorRef<HealthCheck.Result> healthAdapter;
+  private final Executor blocking;
 
   private final Map<String, DispatcherProtocol.WorkOffer> held = new LinkedHashMap<>();
   private final Deque<Compiled> compiled = new ArrayDeque<>();
   private final Map<String, Verdict> unacked = new LinkedHashMap<>();
   private final Map<String, Stats> referenceTimings = new HashMap<>();
-  private final Map<Long, Starting> starting = new HashMap<>();
+  /** Processes being started (on the blocking dispatcher), with when each was asked for. */
+  private final Map<CompletableFuture<HarnessProcess>, Long> starting = new HashMap<>();
   private final Deque<HarnessProcess> warm = new ArrayDeque<>();
   private final Map<String, Integer> harnessErrors = new HashMap<>();
   private Compiled evaluating;
@@ -99,6 +109,9 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   private double readySeconds;
   private double evaluationSeconds;
   private int spareFailures;
+  /** Set when the device is taken out of service; cleared only by a passing health check. */
+  private boolean unhealthy;
+  private int failedHealthChecks;
   private boolean requestOutstanding;
   private ActorRef<Done> drainedTo;
 
@@ -118,6 +131,9 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     this.compiledAdapter = context.messageAdapter(CompilePool.Compiled.class, CompileDone::new);
     this.evaluatedAdapter = context.messageAdapter(HarnessSession.Finished.class, EvaluationDone::new);
     this.ackAdapter = context.messageAdapter(DispatcherProtocol.VerdictAck.class, Acked::new);
+    this.healthAdapter = context.messageAdapter(HealthCheck.Result.class, HealthChecked::new);
+    this.blocking = context.getSystem().dispatchers().lookup(
+        DispatcherSelector.fromConfig(WorkerSettings.BLOCKING_DISPATCHER));
     startSpares();
     requestWork();
   }
@@ -143,32 +159,61 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
           startSpares();
           return this;
         })
+        .onMessage(HealthChecked.class, this::onHealthChecked)
+        .onMessageEquals(CheckHealth.INSTANCE, () -> {
+          checkHealth();
+          return this;
+        })
         .onMessage(EvaluationDone.class, this::onEvaluationDone)
         .onMessage(Acked.class, this::onAcked)
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onMessage(Drain.class, this::onDrain)
-        .onSignal(PreRestart.class, signal -> killProcesses())
-        .onSignal(PostStop.class, signal -> killProcesses())
+        .onSignal(PreRestart.class, signal -> handBack())
+        .onSignal(PostStop.class, signal -> handBack())
         .build();
   }
 
   /**
-   * A restart builds a fresh instance that starts spares of its own, and nothing would then know these: each
-   * would hold a CUDA context (and on a GPU some device memory) until the node stops. The evaluation in progress
-   * is a child session, stopped (and its process killed) with this actor's children.
+   * On a restart or stop, nothing of this instance may linger. Its processes are killed: a restarted instance
+   * starts spares of its own and nothing would know these, each holding a CUDA context (and on a GPU some device
+   * memory) until the node stops; the evaluation in progress is a child session, stopped with its process along
+   * with this actor's children. Its leases go back to the queue now rather than when they lapse, and verdicts
+   * not yet acked are said once more, since the acks would reach nobody.
    */
-  private Behavior<Command> killProcesses() {
-    warm.forEach(HarnessProcess::kill);
-    starting.values().forEach(s -> s.process().kill());
+  private Behavior<Command> handBack() {
+    dispatcher.tell(new DispatcherProtocol.ReleaseLease(workerId, List.copyOf(held.keySet())));
+    ActorRef<DispatcherProtocol.VerdictAck> nobody = getContext().getSystem().ignoreRef();
+    unacked.forEach((leaseId, verdict) ->
+        dispatcher.tell(new DispatcherProtocol.ReportVerdict(leaseId, verdict, nobody)));
+    killSpares();
+    return this;
+  }
+
+  private void killSpares() {
+    warm.forEach(process -> offThread(process::kill));
+    starting.keySet().forEach(process -> process.thenAccept(started -> offThread(started::kill)));
     warm.clear();
     starting.clear();
-    return this;
+  }
+
+  /** Kills wait for the process group to go: on the blocking dispatcher, or here once the node is shutting down. */
+  private void offThread(Runnable blockingCall) {
+    try {
+      blocking.execute(blockingCall);
+    } catch (RejectedExecutionException shuttingDown) {
+      blockingCall.run();
+    }
   }
 
   private Behavior<Command> onOffered(Offered offered) {
     requestOutstanding = false;
     DispatcherProtocol.WorkOffer offer = offered.offer();
     if (held.containsKey(offer.leaseId())) {
+      return this;
+    }
+    if (unhealthy || drainedTo != null) {
+      // Asked for before the device was taken out of service: another worker gets it now.
+      dispatcher.tell(new DispatcherProtocol.ReleaseLease(workerId, List.of(offer.leaseId())));
       return this;
     }
     held.put(offer.leaseId(), offer);
@@ -287,8 +332,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   }
 
   private void requestWork() {
-    if (drainedTo != null || requestOutstanding || spareFailures >= UNHEALTHY_AFTER
-        || held.size() >= settings.prefetch()) {
+    if (drainedTo != null || requestOutstanding || unhealthy || held.size() >= settings.prefetch()) {
       return;
     }
     requestOutstanding = true;
@@ -301,13 +345,14 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     int wanted = device.gpu()
         ? sparesToKeep(readySeconds, evaluationSeconds, settings.warmEvaluators(), settings.warmEvaluatorsMax())
         : settings.warmEvaluators();
-    while (starting.size() + warm.size() < wanted && spareFailures < UNHEALTHY_AFTER) {
-      HarnessProcess process = launcher.start(Role.EVALUATE, warmFor, device);
-      starting.put(process.pid(), new Starting(process, System.nanoTime()));
-      getContext().pipeToSelf(process.ready().toCompletableFuture().orTimeout(
-              settings.stageTimeout("ready").toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS),
-          (ready, failure) -> failure == null ? new SpareReady(process.pid())
-              : new SpareFailed(process.pid(), failure.getMessage()));
+    while (!unhealthy && starting.size() + warm.size() < wanted) {
+      CompletableFuture<HarnessProcess> process = CompletableFuture.supplyAsync(
+          () -> launcher.start(Role.EVALUATE, warmFor, device), blocking);
+      starting.put(process, System.nanoTime());
+      getContext().pipeToSelf(process.thenCompose(started -> started.ready().toCompletableFuture())
+              .orTimeout(settings.stageTimeout("ready").toMillis(), TimeUnit.MILLISECONDS),
+          (ready, failure) -> failure == null ? new SpareReady(process)
+              : new SpareFailed(process, rootMessage(failure)));
     }
   }
 
@@ -330,12 +375,12 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   }
 
   private Behavior<Command> onSpareReady(SpareReady ready) {
-    Starting started = starting.remove(ready.pid());
-    if (started == null) {
-      return this;
+    Long askedAt = starting.remove(ready.process());
+    if (askedAt == null) {
+      return this; // killed already, with the instance or the device's spares
     }
-    readySeconds = movingAverage(readySeconds, (System.nanoTime() - started.startedNanos()) / 1e9);
-    warm.add(started.process());
+    readySeconds = movingAverage(readySeconds, (System.nanoTime() - askedAt) / 1e9);
+    warm.add(ready.process().join());
     spareFailures = 0;
     startSpares();
     evaluateNext();
@@ -344,22 +389,77 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   }
 
   private Behavior<Command> onSpareFailed(SpareFailed failed) {
-    Starting started = starting.remove(failed.pid());
-    if (started == null) {
+    if (starting.remove(failed.process()) == null) {
       return this;
     }
-    started.process().kill();
+    failed.process().thenAccept(started -> offThread(started::kill));
     spareFailures++;
-    Duration backoff = Duration.ofSeconds(Math.min(60, 1L << Math.min(spareFailures, 6)));
     if (spareFailures >= UNHEALTHY_AFTER) {
-      getContext().getLog().atError().addKeyValue("device", device.index()).addKeyValue("reason", failed.reason())
-          .log("device unhealthy: evaluation processes keep failing to start; taking no more work");
-    } else {
-      getContext().getLog().atWarn().addKeyValue("device", device.index()).addKeyValue("reason", failed.reason())
-          .addKeyValue("retryIn", backoff).log("evaluation process failed to start; retrying");
+      takeOutOfService(failed.reason());
+      return this;
     }
+    Duration backoff = settings.healthRetry(spareFailures);
+    getContext().getLog().atWarn().addKeyValue("device", device.index()).addKeyValue("reason", failed.reason())
+        .addKeyValue("retryIn", backoff).log("evaluation process failed to start; retrying");
     timers.startSingleTimer(StartSpare.INSTANCE, backoff);
     return this;
+  }
+
+  /**
+   * Stops pulling and hands every lease back at once (except the candidate being evaluated, whose process is up
+   * and finishes), so no work waits on a device that cannot run it; then checks the device until it passes.
+   */
+  private void takeOutOfService(String reason) {
+    unhealthy = true;
+    timers.cancel(StartSpare.INSTANCE);
+    killSpares();
+    String current = evaluating == null ? null : evaluating.offer().leaseId();
+    List<String> handedBack = held.keySet().stream().filter(leaseId -> !leaseId.equals(current)).toList();
+    handedBack.forEach(held::remove);
+    compiled.removeIf(c -> !c.offer().leaseId().equals(current));
+    // Sent even with nothing to hand back: it also withdraws this worker's pending request for work.
+    dispatcher.tell(new DispatcherProtocol.ReleaseLease(workerId, handedBack));
+    requestOutstanding = false;
+    getContext().getLog().atError().addKeyValue("device", device.index()).addKeyValue("reason", reason)
+        .addKeyValue("leasesHandedBack", handedBack.size())
+        .log("device unhealthy: evaluation processes keep failing to start; taking no work until a health check "
+            + "passes");
+    checkHealth();
+  }
+
+  private void checkHealth() {
+    getContext().spawnAnonymous(HealthCheck.create(device, launcher, blocking, healthAdapter));
+  }
+
+  private Behavior<Command> onHealthChecked(HealthChecked checked) {
+    if (!unhealthy) {
+      return this;
+    }
+    if (!checked.result().healthy()) {
+      failedHealthChecks++;
+      Duration backoff = settings.healthRetry(failedHealthChecks);
+      getContext().getLog().atWarn().addKeyValue("device", device.index())
+          .addKeyValue("reason", checked.result().reason()).addKeyValue("retryIn", backoff)
+          .log("health check failed; the device stays out of service");
+      timers.startSingleTimer(CheckHealth.INSTANCE, backoff);
+      return this;
+    }
+    unhealthy = false;
+    spareFailures = 0;
+    failedHealthChecks = 0;
+    getContext().getLog().atInfo().addKeyValue("device", device.index())
+        .log("health check passed; the device takes work again");
+    startSpares();
+    requestWork();
+    return this;
+  }
+
+  private static String rootMessage(Throwable failure) {
+    Throwable t = failure;
+    while (t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.getMessage() == null ? t.toString() : t.getMessage();
   }
 
   /** The process says which device it was started for and saw; anything but this worker's is a farm bug. */

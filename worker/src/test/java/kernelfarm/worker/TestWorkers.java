@@ -14,15 +14,24 @@ final class TestWorkers {
 
   /** Two spares per device and one compile slot: few processes, so a count that is off by one shows. */
   static Config config() {
-    return ConfigFactory.parseString("""
+    return config("target/kfarm-test-work");
+  }
+
+  /** With a work folder of the test's own, for a test that breaks it. */
+  static Config config(String workDir) {
+    return ConfigFactory.parseString("kernelfarm.worker.work-dir = \"" + workDir + "\"").withFallback(
+        ConfigFactory.parseString("""
         kernelfarm.worker {
           devices = cpu
           work-dir = "target/kfarm-test-work"
           compile-slots = 1
           warm-evaluators = 2
           limits.address-space-bytes = 8589934592
+          # Retries in tenths of a second, so a device goes out of service and back within a test.
+          health-retry-min = 200ms
+          health-retry-max = 1s
         }
-        """).withFallback(ConfigFactory.load()).resolve();
+        """)).withFallback(ConfigFactory.load()).resolve();
   }
 
   static WorkerSettings settings(Config config) {

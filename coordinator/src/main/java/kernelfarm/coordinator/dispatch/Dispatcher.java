@@ -82,6 +82,7 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
         .onMessage(DispatcherProtocol.Withdraw.class, this::onWithdraw)
         .onMessage(DispatcherProtocol.RequestWork.class, this::onRequestWork)
         .onMessage(DispatcherProtocol.RenewLease.class, this::onRenewLease)
+        .onMessage(DispatcherProtocol.ReleaseLease.class, this::onReleaseLease)
         .onMessage(DispatcherProtocol.ReportVerdict.class, this::onReportVerdict)
         .build();
   }
@@ -172,6 +173,25 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
         leases.put(leaseId, new Lease(lease.candidateId(), lease.settings(), lease.workerId(), expires));
       }
     }
+    return this;
+  }
+
+  private Behavior<DispatcherProtocol.Command> onReleaseLease(DispatcherProtocol.ReleaseLease release) {
+    expireLeases();
+    parked.remove(release.workerId());
+    for (String leaseId : release.leaseIds()) {
+      Lease lease = leases.get(leaseId);
+      if (lease == null || !lease.workerId().equals(release.workerId())) {
+        continue;
+      }
+      leases.remove(leaseId);
+      EntryKey key = new EntryKey(lease.candidateId(), lease.settings());
+      if (entries.containsKey(key)) {
+        // Head of the queue: it has waited its turn once already.
+        queue.addFirst(key);
+      }
+    }
+    offerParked();
     return this;
   }
 

@@ -109,6 +109,40 @@ class DispatcherTest {
   }
 
   @Test
+  void aReleasedLeaseGoesToTheNextWorkerAtOnceAndTheReleaserGetsNoMore() {
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(new ManualClock(), LEASE));
+    Submitted first = submit(dispatcher, "level1/24_LogSoftmax", Backend.CUDA, "source-released");
+    TestProbe<DispatcherProtocol.WorkOffer> sick = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("sick/device-0", H100, sick.getRef()));
+    DispatcherProtocol.WorkOffer offer = sick.receiveMessage();
+    // It asks for more, then turns unhealthy: its lease and its pending request both go.
+    dispatcher.tell(new DispatcherProtocol.RequestWork("sick/device-0", H100, sick.getRef()));
+    dispatcher.tell(new DispatcherProtocol.ReleaseLease("sick/device-0", List.of(offer.leaseId())));
+    submit(dispatcher, "level1/24_LogSoftmax", Backend.CUDA, "source-after-release");
+    sick.expectNoMessage(Duration.ofMillis(300));
+
+    TestProbe<DispatcherProtocol.WorkOffer> healthy = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("healthy/device-0", H100, healthy.getRef()));
+    DispatcherProtocol.WorkOffer again = healthy.receiveMessage();
+    assertEquals(first.candidate().id(), again.candidate().id(), "the released candidate first, with no lapse");
+    assertNotEquals(offer.leaseId(), again.leaseId());
+  }
+
+  @Test
+  void aReleaseFromAWorkerThatDoesNotHoldTheLeaseChangesNothing() {
+    ManualClock clock = new ManualClock();
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE));
+    submit(dispatcher, "level1/25_Swish", Backend.CUDA, "source-not-yours");
+    TestProbe<DispatcherProtocol.WorkOffer> holder = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("holder", H100, holder.getRef()));
+    DispatcherProtocol.WorkOffer offer = holder.receiveMessage();
+    dispatcher.tell(new DispatcherProtocol.ReleaseLease("someone-else", List.of(offer.leaseId())));
+    TestProbe<DispatcherProtocol.WorkOffer> other = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("other", H100, other.getRef()));
+    other.expectNoMessage(Duration.ofMillis(300));
+  }
+
+  @Test
   void aWithdrawnCandidateLeavesTheQueueUnlessSomeoneElseWaitsForIt() {
     ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(new ManualClock(), LEASE));
     Submitted alone = submit(dispatcher, "level1/21_Sigmoid", Backend.CUDA, "source-withdrawn");
