@@ -65,6 +65,8 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
 
   private enum CheckHealth implements Command { INSTANCE }
 
+  private enum CompilePoolStopped implements Command { INSTANCE }
+
   private record EvaluationDone(HarnessSession.Finished finished) implements Command {}
 
   private record Acked(DispatcherProtocol.VerdictAck ack) implements Command {}
@@ -79,6 +81,8 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   private static final int UNHEALTHY_AFTER = 5;
   /** A harness error (the verifier's fault, not the candidate's) is retried on a fresh process this often. */
   private static final int HARNESS_ATTEMPTS = 2;
+  /** The stages a compile may pass through; their limits together bound how long one can take. */
+  private static final List<String> COMPILE_STAGES = List.of("ready", "compile", "build", "probe");
 
   private final Device device;
   private final String nodeId;
@@ -103,6 +107,8 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   private final Map<CompletableFuture<HarnessProcess>, Long> starting = new HashMap<>();
   private final Deque<HarnessProcess> warm = new ArrayDeque<>();
   private final Map<String, Integer> harnessErrors = new HashMap<>();
+  /** Leases whose compile was asked for and not yet answered, with when it was (last) asked. */
+  private final Map<String, Long> compiling = new HashMap<>();
   private Compiled evaluating;
   private long evaluatingSince;
   /** Moving averages of how long a process takes to become ready and an evaluation takes; 0 = not yet seen. */
@@ -112,6 +118,8 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   /** Set when the device is taken out of service; cleared only by a passing health check. */
   private boolean unhealthy;
   private int failedHealthChecks;
+  /** The node's CompilePool is gone for good: nothing more can be built here. */
+  private boolean compilePoolGone;
   private boolean requestOutstanding;
   private ActorRef<Done> drainedTo;
 
@@ -134,6 +142,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     this.healthAdapter = context.messageAdapter(HealthCheck.Result.class, HealthChecked::new);
     this.blocking = context.getSystem().dispatchers().lookup(
         DispatcherSelector.fromConfig(WorkerSettings.BLOCKING_DISPATCHER));
+    context.watchWith(compilePool, CompilePoolStopped.INSTANCE);
     startSpares();
     requestWork();
   }
@@ -160,6 +169,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
           return this;
         })
         .onMessage(HealthChecked.class, this::onHealthChecked)
+        .onMessageEquals(CompilePoolStopped.INSTANCE, this::onCompilePoolStopped)
         .onMessageEquals(CheckHealth.INSTANCE, () -> {
           checkHealth();
           return this;
@@ -211,23 +221,62 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     if (held.containsKey(offer.leaseId())) {
       return this;
     }
-    if (unhealthy || drainedTo != null) {
+    if (unhealthy || compilePoolGone || drainedTo != null) {
       // Asked for before the device was taken out of service: another worker gets it now.
       dispatcher.tell(new DispatcherProtocol.ReleaseLease(workerId, List.of(offer.leaseId())));
       return this;
     }
     held.put(offer.leaseId(), offer);
-    compilePool.tell(new CompilePool.Compile(offer.candidate(), offer.problem(), offer.settings(), compiledAdapter));
+    askToCompile(offer);
     requestWork();
     return this;
+  }
+
+  private void askToCompile(DispatcherProtocol.WorkOffer offer) {
+    compiling.put(offer.leaseId(), System.nanoTime());
+    compilePool.tell(new CompilePool.Compile(offer.candidate(), offer.problem(), offer.settings(), compiledAdapter));
+  }
+
+  /**
+   * A compile unanswered for longer than a build can take was lost (the request that crashed the pool dies with
+   * it): asked again, which the pool answers from its cache or joins to the build in progress if it was not.
+   */
+  private void askAgainForLostCompiles() {
+    long limit = COMPILE_STAGES.stream().map(settings::stageTimeout).reduce(Duration.ZERO, Duration::plus).toNanos();
+    long now = System.nanoTime();
+    for (Map.Entry<String, Long> asked : List.copyOf(compiling.entrySet())) {
+      DispatcherProtocol.WorkOffer offer = held.get(asked.getKey());
+      if (offer == null) {
+        compiling.remove(asked.getKey());
+      } else if (now - asked.getValue() > limit) {
+        getContext().getLog().atWarn().addKeyValue("candidate", offer.candidate().id().value())
+            .log("compile unanswered past its limits; asking the compile pool again");
+        askToCompile(offer);
+      }
+    }
+  }
+
+  private Behavior<Command> onCompilePoolStopped() {
+    compilePoolGone = true;
+    List<String> handedBack = List.copyOf(compiling.keySet());
+    handedBack.forEach(held::remove);
+    compiling.clear();
+    dispatcher.tell(new DispatcherProtocol.ReleaseLease(workerId, handedBack));
+    requestOutstanding = false;
+    getContext().getLog().atError().addKeyValue("device", device.index())
+        .addKeyValue("leasesHandedBack", handedBack.size())
+        .log("the node's compile pool stopped: this device finishes what is built and takes no more work; "
+            + "restart the worker node");
+    return drainedIfDone();
   }
 
   private Behavior<Command> onCompileDone(CompileDone done) {
     CompilePool.Compiled result = done.compiled();
     for (DispatcherProtocol.WorkOffer offer : List.copyOf(held.values())) {
-      if (!offer.candidate().id().equals(result.job().candidate().id()) || isQueued(offer.leaseId())) {
+      if (!offer.candidate().id().equals(result.job().candidate().id()) || !compiling.containsKey(offer.leaseId())) {
         continue;
       }
+      compiling.remove(offer.leaseId());
       if (result.compileError() != null) {
         report(offer.leaseId(), result.compileError());
       } else {
@@ -237,11 +286,6 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     }
     evaluateNext();
     return this;
-  }
-
-  private boolean isQueued(String leaseId) {
-    return (evaluating != null && evaluating.offer().leaseId().equals(leaseId))
-        || compiled.stream().anyMatch(c -> c.offer().leaseId().equals(leaseId));
   }
 
   private void evaluateNext() {
@@ -307,6 +351,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   }
 
   private Behavior<Command> onTick() {
+    askAgainForLostCompiles();
     if (!held.isEmpty()) {
       dispatcher.tell(new DispatcherProtocol.RenewLease(workerId, List.copyOf(held.keySet())));
     }
@@ -332,7 +377,8 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   }
 
   private void requestWork() {
-    if (drainedTo != null || requestOutstanding || unhealthy || held.size() >= settings.prefetch()) {
+    if (drainedTo != null || requestOutstanding || unhealthy || compilePoolGone
+        || held.size() >= settings.prefetch()) {
       return;
     }
     requestOutstanding = true;
@@ -416,6 +462,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     String current = evaluating == null ? null : evaluating.offer().leaseId();
     List<String> handedBack = held.keySet().stream().filter(leaseId -> !leaseId.equals(current)).toList();
     handedBack.forEach(held::remove);
+    handedBack.forEach(compiling::remove);
     compiled.removeIf(c -> !c.offer().leaseId().equals(current));
     // Sent even with nothing to hand back: it also withdraws this worker's pending request for work.
     dispatcher.tell(new DispatcherProtocol.ReleaseLease(workerId, handedBack));

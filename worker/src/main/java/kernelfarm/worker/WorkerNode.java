@@ -12,6 +12,7 @@ import kernelfarm.worker.sandbox.HarnessLauncher;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
@@ -38,8 +39,10 @@ public final class WorkerNode {
     HarnessLauncher launcher = HarnessLauncher.create(settings,
         JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", java.util.Optional.empty()), cores);
     String nodeId = system.address().toString();
+    // On the blocking dispatcher: it starts processes and writes the sources and builds they read.
     ActorRef<CompilePool.Command> pool = system.systemActorOf(
-        CompilePool.create(launcher, devices.get(0)), "compile-pool", org.apache.pekko.actor.typed.Props.empty());
+        supervisedPool(CompilePool.create(launcher, devices.get(0))), "compile-pool",
+        DispatcherSelector.fromConfig(WorkerSettings.BLOCKING_DISPATCHER));
     List<ActorRef<GpuWorker.Command>> workers = new ArrayList<>();
     for (Device device : devices) {
       workers.add(system.systemActorOf(
@@ -57,6 +60,16 @@ public final class WorkerNode {
    * would otherwise restart in a tight loop, starting and killing evaluation processes each time; backing off
    * turns that storm into a retry every half minute at worst, and a quiet period forgets earlier failures.
    */
+  /**
+   * How the CompilePool is restarted: as a GpuWorker, with backoff, since a pool that fails at start (no
+   * interpreter, a full disk) fails again at once. Its askers are answered before it restarts; GpuWorkers watch it.
+   */
+  static Behavior<CompilePool.Command> supervisedPool(Behavior<CompilePool.Command> pool) {
+    return Behaviors.supervise(pool).onFailure(
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(500), Duration.ofSeconds(30), 0.2)
+            .withResetBackoffAfter(Duration.ofMinutes(5)));
+  }
+
   static Behavior<GpuWorker.Command> supervised(Behavior<GpuWorker.Command> worker) {
     return Behaviors.supervise(worker).onFailure(
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(500), Duration.ofSeconds(30), 0.2)

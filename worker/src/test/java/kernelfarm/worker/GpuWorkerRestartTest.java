@@ -13,10 +13,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.BehaviorInterceptor;
-import org.apache.pekko.actor.typed.TypedActorContext;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -44,7 +40,8 @@ class GpuWorkerRestartTest {
     TestProbe<CompilePool.Command> compilePool = kit.createTestProbe();
     TestProbe<Done> crash = kit.createTestProbe();
     long before = TestWorkers.harnessProcesses();
-    ActorRef<GpuWorker.Command> worker = kit.spawn(WorkerNode.supervised(crashingOn(crash.getRef(), GpuWorker.create(Device.cpu(), "node", settings,
+    ActorRef<GpuWorker.Command> worker = kit.spawn(WorkerNode.supervised(TestWorkers.failingOn(GpuWorker.Command.class,
+        m -> m instanceof GpuWorker.Drain drain && drain.replyTo().equals(crash.getRef()), GpuWorker.create(Device.cpu(), "node", settings,
         launcher, dispatcher.getRef(), compilePool.getRef()))), "gpu-worker-0");
     dispatcher.expectMessageClass(DispatcherProtocol.RequestWork.class);
     int spares = settings.warmEvaluators();
@@ -62,20 +59,5 @@ class GpuWorkerRestartTest {
       assertEquals(spares, TestWorkers.harnessProcesses() - before, "only the restarted instance's spares");
       return null;
     });
-  }
-
-  /** Fails the wrapped worker when it is sent a Drain for {@code trigger}, as a bug in a handler would. */
-  private static Behavior<GpuWorker.Command> crashingOn(ActorRef<Done> trigger, Behavior<GpuWorker.Command> worker) {
-    return Behaviors.intercept(() -> new BehaviorInterceptor<GpuWorker.Command, GpuWorker.Command>(
-        GpuWorker.Command.class) {
-      @Override
-      public Behavior<GpuWorker.Command> aroundReceive(TypedActorContext<GpuWorker.Command> ctx,
-          GpuWorker.Command message, ReceiveTarget<GpuWorker.Command> target) {
-        if (message instanceof GpuWorker.Drain drain && drain.replyTo().equals(trigger)) {
-          throw new IllegalStateException("a failure injected by the test");
-        }
-        return target.apply(ctx, message);
-      }
-    }, worker);
   }
 }

@@ -4,8 +4,13 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
 import kernelfarm.worker.sandbox.HarnessLauncher;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.BehaviorInterceptor;
+import org.apache.pekko.actor.typed.TypedActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
 
 /** What the worker's actor tests share: the real harness on the cpu backend, and a count of its processes. */
@@ -54,5 +59,18 @@ final class TestWorkers {
         .filter(p -> p.info().command().map(c -> c.contains("python")).orElse(false))
         .filter(p -> p.info().arguments().map(a -> List.of(a).contains("harness")).orElse(false))
         .count();
+  }
+
+  /** Fails the wrapped actor when it is sent a message {@code trigger} accepts, as a bug in a handler would. */
+  static <T> Behavior<T> failingOn(Class<T> type, Predicate<T> trigger, Behavior<T> actor) {
+    return Behaviors.intercept(() -> new BehaviorInterceptor<T, T>(type) {
+      @Override
+      public Behavior<T> aroundReceive(TypedActorContext<T> ctx, T message, ReceiveTarget<T> target) {
+        if (trigger.test(message)) {
+          throw new IllegalStateException("a failure injected by the test");
+        }
+        return target.apply(ctx, message);
+      }
+    }, actor);
   }
 }
