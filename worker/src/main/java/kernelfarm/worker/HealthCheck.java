@@ -2,8 +2,6 @@ package kernelfarm.worker;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 import kernelfarm.protocol.Backend;
 import kernelfarm.protocol.Candidate;
 import kernelfarm.protocol.Correctness;
@@ -20,7 +18,7 @@ import kernelfarm.worker.sandbox.Verdicts;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -40,10 +38,6 @@ public final class HealthCheck extends AbstractBehavior<HealthCheck.Command> {
 
   /** The one answer: {@code reason} says what failed, null when healthy. */
   public record Result(boolean healthy, String reason) implements NoSerializationVerificationNeeded {}
-
-  private record Started(HarnessRequests.Job job, HarnessProcess process, String request) implements Command {}
-
-  private record StartFailed(String reason) implements Command {}
 
   private record Judged(HarnessSession.Finished finished) implements Command {}
 
@@ -85,64 +79,57 @@ public final class HealthCheck extends AbstractBehavior<HealthCheck.Command> {
   /** Few trials: this asks whether the device computes, not how fast. */
   private static final VerifySettings SETTINGS = new VerifySettings(3, 1e-4, 1e-4, 1, 3, false, false, 42);
 
-  private final Device device;
   private final HarnessLauncher launcher;
+  private final HarnessRequests.Job job;
   private final ActorRef<Result> replyTo;
-  private final CompletableFuture<Started> start;
 
-  private HealthCheck(ActorContext<Command> context, Device device, HarnessLauncher launcher, Executor blocking,
+  private HealthCheck(ActorContext<Command> context, HarnessLauncher launcher, HarnessRequests.Job job,
       ActorRef<Result> replyTo) {
     super(context);
-    this.device = device;
     this.launcher = launcher;
+    this.job = job;
     this.replyTo = replyTo;
-    Backend backend = device.gpu() ? Backend.CUDA : Backend.CPU;
-    Problem problem = new Problem("health/relu", 1, "relu", PROBLEM_SOURCE);
-    Candidate candidate = Candidate.of(problem.id(), backend, CANDIDATE_SOURCE);
-    // Writing the sources and starting the process block: off the actor's thread.
-    this.start = CompletableFuture.supplyAsync(() -> {
-      Path workDir = launcher.settings().workDir();
-      HarnessRequests.Job job = HarnessRequests.prepare(workDir, candidate, problem,
-          HarnessRequests.buildDir(workDir, candidate, "", launcher.harnessRoot(), launcher.toolchain()), SETTINGS);
-      HarnessProcess process = launcher.start(Role.EVALUATE, backend, device);
-      String request = HarnessRequests.evaluate(launcher.json(), job, process, "oneshot", null, 0, 0,
-          launcher.cores().timedFor(device.index()));
-      return new Started(job, process, request);
-    }, blocking);
-    context.pipeToSelf(start, (started, failure) -> failure == null ? started
-        : new StartFailed("an evaluation process could not be started: " + rootMessage(failure)));
   }
 
-  public static Behavior<Command> create(Device device, HarnessLauncher launcher, Executor blocking,
-      ActorRef<Result> replyTo) {
-    return Behaviors.setup(ctx -> new HealthCheck(ctx, device, launcher, blocking, replyTo));
+  /**
+   * Spawn it on the worker's blocking dispatcher: it writes the sources and starts the process in its setup. The
+   * process belongs to a child session, which kills it when it answers or when this actor is stopped early.
+   */
+  public static Behavior<Command> create(Device device, HarnessLauncher launcher, ActorRef<Result> replyTo) {
+    return Behaviors.setup(ctx -> {
+      Backend backend = device.gpu() ? Backend.CUDA : Backend.CPU;
+      Problem problem = new Problem("health/relu", 1, "relu", PROBLEM_SOURCE);
+      Candidate candidate = Candidate.of(problem.id(), backend, CANDIDATE_SOURCE);
+      Path workDir = launcher.settings().workDir();
+      HarnessRequests.Job job;
+      HarnessProcess process;
+      try {
+        job = HarnessRequests.prepare(workDir, candidate, problem,
+            HarnessRequests.buildDir(workDir, candidate, "", launcher.harnessRoot(), launcher.toolchain()), SETTINGS);
+        process = launcher.start(Role.EVALUATE, backend, device);
+      } catch (RuntimeException e) {
+        replyTo.tell(new Result(false, "an evaluation process could not be started: " + Evaluator.rootMessage(e)));
+        return Behaviors.stopped();
+      }
+      String request = HarnessRequests.evaluate(launcher.json(), job, process, "oneshot", null, 0, 0,
+          launcher.cores().timedFor(device.index()));
+      Duration firstStage = launcher.settings().stageTimeout("ready").plus(launcher.settings().stageTimeout("load"));
+      ActorRef<HarnessSession.Finished> judged = ctx.messageAdapter(HarnessSession.Finished.class, Judged::new);
+      ctx.spawn(HarnessSession.create("health", process, request, "start",
+          stage -> stage.equals("start") ? firstStage : launcher.settings().stageTimeout(stage), judged), "session",
+          DispatcherSelector.sameAsParent());
+      return new HealthCheck(ctx, launcher, job, replyTo);
+    });
   }
 
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(Started.class, this::onStarted)
-        .onMessage(StartFailed.class, failed -> answer(new Result(false, failed.reason())))
         .onMessage(Judged.class, this::onJudged)
-        .onSignal(PostStop.class, signal -> {
-          // Stopped before its session took the process over (or by a parent's restart): nothing may outlive it.
-          start.thenAccept(started -> started.process().kill());
-          return this;
-        })
         .build();
   }
 
-  private Behavior<Command> onStarted(Started started) {
-    Duration firstStage = launcher.settings().stageTimeout("ready").plus(launcher.settings().stageTimeout("load"));
-    ActorRef<HarnessSession.Finished> judged = getContext().messageAdapter(HarnessSession.Finished.class,
-        Judged::new);
-    getContext().spawn(HarnessSession.create("health", started.process(), started.request(), "start",
-        stage -> stage.equals("start") ? firstStage : launcher.settings().stageTimeout(stage), judged), "session");
-    return this;
-  }
-
   private Behavior<Command> onJudged(Judged judged) {
-    HarnessRequests.Job job = start.join().job();
     Verdict verdict = Verdicts.of(launcher.json(), judged.finished(), job.candidate().id(), job.problem().id());
     Correctness c = verdict.correctness();
     if (c != null && c.trials() > 0 && c.passed() == c.trials()) {
@@ -154,13 +141,5 @@ public final class HealthCheck extends AbstractBehavior<HealthCheck.Command> {
   private Behavior<Command> answer(Result result) {
     replyTo.tell(result);
     return Behaviors.stopped();
-  }
-
-  private static String rootMessage(Throwable failure) {
-    Throwable t = failure;
-    while (t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t.getMessage() == null ? t.toString() : t.getMessage();
   }
 }

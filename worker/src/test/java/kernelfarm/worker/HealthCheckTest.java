@@ -33,9 +33,8 @@ class HealthCheckTest {
     HarnessLauncher launcher = TestWorkers.launcher(kit.system(), settings);
     long before = TestWorkers.harnessProcesses();
     TestProbe<HealthCheck.Result> result = kit.createTestProbe();
-    kit.spawn(HealthCheck.create(Device.cpu(), launcher,
-        kit.system().dispatchers().lookup(DispatcherSelector.fromConfig(WorkerSettings.BLOCKING_DISPATCHER)),
-        result.getRef()));
+    kit.spawn(HealthCheck.create(Device.cpu(), launcher, result.getRef()), "health-check",
+        DispatcherSelector.fromConfig(WorkerSettings.BLOCKING_DISPATCHER));
     HealthCheck.Result answer = result.receiveMessage(Duration.ofSeconds(90));
     assertTrue(answer.healthy(), answer.reason());
     kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {

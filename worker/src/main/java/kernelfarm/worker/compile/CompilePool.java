@@ -26,6 +26,7 @@ import kernelfarm.worker.sandbox.Verdicts;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -39,7 +40,9 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * by the host's devices), so the same source is built once however many devices or leases ask; concurrent asks
  * for one source share one build.
  *
- * <p>Compile processes are started ahead (torch imported) so a slot never waits for an interpreter.
+ * <p>Compile processes are started ahead (torch imported) so a slot never waits for an interpreter. Spawn it on
+ * the worker's blocking dispatcher ({@code WorkerSettings.BLOCKING_DISPATCHER}): it starts processes and writes
+ * sources and builds in its handlers, and its sessions (on the same dispatcher) kill process groups.
  */
 public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
   /** Local to the worker node: builds never leave the host that made them. */
@@ -162,7 +165,7 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
             case "probe", "build" -> launcher.settings().stageTimeout(stage);
             default -> launcher.settings().stageTimeout("compile");
           },
-          finishedAdapter));
+          finishedAdapter), DispatcherSelector.sameAsParent());
     }
   }
 
