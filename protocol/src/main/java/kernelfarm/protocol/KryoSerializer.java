@@ -54,6 +54,7 @@ public final class KryoSerializer extends SerializerWithStringManifest {
       DispatcherProtocol.VerdictReady.class, 27,
       DispatcherProtocol.Withdraw.class, 28,
       DispatcherProtocol.ReleaseLease.class, 29,
+      DispatcherProtocol.RenewalRefused.class, 30,
       // What they carry.
       CandidateId.class, 40,
       Candidate.class, 41,

@@ -35,6 +35,7 @@ class KryoSerializerTest {
         Map.entry(27, "kernelfarm.protocol.DispatcherProtocol$VerdictReady"),
         Map.entry(28, "kernelfarm.protocol.DispatcherProtocol$Withdraw"),
         Map.entry(29, "kernelfarm.protocol.DispatcherProtocol$ReleaseLease"),
+        Map.entry(30, "kernelfarm.protocol.DispatcherProtocol$RenewalRefused"),
         Map.entry(40, "kernelfarm.protocol.CandidateId"),
         Map.entry(41, "kernelfarm.protocol.Candidate"),
         Map.entry(42, "kernelfarm.protocol.Problem"),

@@ -59,6 +59,8 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
 
   private record Acked(DispatcherProtocol.VerdictAck ack) implements Command {}
 
+  private record Refused(DispatcherProtocol.RenewalRefused refused) implements Command {}
+
   private enum Tick implements Command { INSTANCE }
 
   private enum CompilePoolStopped implements Command { INSTANCE }
@@ -83,6 +85,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   private final ActorRef<DispatcherProtocol.WorkOffer> offerAdapter;
   private final ActorRef<CompilePool.Compiled> compiledAdapter;
   private final ActorRef<DispatcherProtocol.VerdictAck> ackAdapter;
+  private final ActorRef<DispatcherProtocol.RenewalRefused> refusedAdapter;
 
   private final Map<String, DispatcherProtocol.WorkOffer> held = new LinkedHashMap<>();
   /** Leases whose compile was asked for and not yet answered, with when it was (last) asked. */
@@ -114,6 +117,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     this.offerAdapter = context.messageAdapter(DispatcherProtocol.WorkOffer.class, Offered::new);
     this.compiledAdapter = context.messageAdapter(CompilePool.Compiled.class, CompileDone::new);
     this.ackAdapter = context.messageAdapter(DispatcherProtocol.VerdictAck.class, Acked::new);
+    this.refusedAdapter = context.messageAdapter(DispatcherProtocol.RenewalRefused.class, Refused::new);
     ActorRef<Evaluator.Outcome> outcomes = context.messageAdapter(Evaluator.Outcome.class, FromEvaluator::new);
     // Its handlers block (process starts, kills, request files): the blocking dispatcher, not this actor's.
     this.evaluator = context.spawn(supervisedEvaluator(evaluatorFactory.apply(outcomes)), "evaluator",
@@ -159,6 +163,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
         .onMessage(CompileDone.class, this::onCompileDone)
         .onMessage(FromEvaluator.class, this::onFromEvaluator)
         .onMessage(Acked.class, this::onAcked)
+        .onMessage(Refused.class, this::onRefused)
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onMessage(Drain.class, this::onDrain)
         .onMessageEquals(CompilePoolStopped.INSTANCE, this::onCompilePoolStopped)
@@ -367,6 +372,22 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     requestWork();
   }
 
+  /**
+   * These leases are another worker's now (or their candidates are judged): dropped, so this device stops
+   * spending time on them. The one being evaluated finishes, since its verdict is nearly there and is kept if it
+   * is the first; it is no longer renewed.
+   */
+  private Behavior<Command> onRefused(Refused refused) {
+    List<String> leaseIds = refused.refused().leaseIds();
+    leaseIds.forEach(held::remove);
+    leaseIds.forEach(compiling::remove);
+    compiled.removeIf(c -> leaseIds.contains(c.offer().leaseId()));
+    getContext().getLog().atWarn().addKeyValue("device", device.index()).addKeyValue("leases", leaseIds.size())
+        .log("lease renewal refused: another worker has the candidate now; dropped");
+    requestWork();
+    return drainedIfDone();
+  }
+
   private Behavior<Command> onAcked(Acked acked) {
     unacked.remove(acked.ack().leaseId());
     return drainedIfDone();
@@ -375,7 +396,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   private Behavior<Command> onTick() {
     askAgainForLostCompiles();
     if (!held.isEmpty()) {
-      dispatcher.tell(new DispatcherProtocol.RenewLease(workerId, List.copyOf(held.keySet())));
+      dispatcher.tell(new DispatcherProtocol.RenewLease(workerId, List.copyOf(held.keySet()), refusedAdapter));
     }
     // An unacked verdict may have been lost with a moving singleton: say it again (the Dispatcher dedupes).
     unacked.forEach((leaseId, verdict) ->

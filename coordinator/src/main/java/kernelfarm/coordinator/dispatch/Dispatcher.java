@@ -4,11 +4,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -28,8 +30,10 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 /**
  * Hands candidates to GpuWorkers by work pulling with leases. A worker asks when it has room; the Dispatcher offers
  * the oldest queued candidate its device can run, or keeps the request until one arrives. A lease that lapses (its
- * worker died, left, or lost contact) puts the candidate back at the head of the queue. Verdicts are idempotent by
- * candidate id: the first one wins, repeats are acked and dropped. A verdict cache keyed by (candidate, settings,
+ * worker died, left, or lost contact) puts the candidate back at the head of the queue, and a worker can hand its
+ * leases back at once (an unhealthy device, a drain). Verdicts are idempotent by candidate id: the first one wins,
+ * under any lease the candidate had (a lapsed holder may finish first), and repeats are acked and dropped; a
+ * renewal from a worker that no longer holds the lease is refused, so it stops working on the candidate. A verdict cache keyed by (candidate, settings,
  * device type) answers a repeated submission without spending GPU time.
  *
  * <p>State is in memory: the cluster singleton that runs this loses its queue when it moves, and Branches resubmit
@@ -41,7 +45,11 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
     final Problem problem;
     final VerifySettings settings;
     final Set<ActorRef<DispatcherProtocol.VerdictReady>> waiting = new HashSet<>();
+    /** Every lease this candidate has had, lapsed ones included: a late verdict under any of them counts. */
+    final Set<String> leaseIds = new HashSet<>();
+    /** The latest lease and its worker; null once handed back. */
     String leaseId;
+    String holder;
 
     Entry(Candidate candidate, Problem problem, VerifySettings settings) {
       this.candidate = candidate;
@@ -61,6 +69,8 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
   private final Map<EntryKey, Entry> entries = new LinkedHashMap<>();
   private final Deque<EntryKey> queue = new ArrayDeque<>();
   private final Map<String, Lease> leases = new HashMap<>();
+  /** Every lease id of a candidate still waiting for its verdict, live or not, to the candidate. */
+  private final Map<String, EntryKey> leaseKeys = new HashMap<>();
   private final Map<String, DispatcherProtocol.RequestWork> parked = new LinkedHashMap<>();
   private final Map<CacheKey, Verdict> cache = new HashMap<>();
   private final Set<String> deviceTypes = new HashSet<>();
@@ -117,8 +127,8 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
     if (entry != null) {
       entry.waiting.remove(withdraw.verdictTo());
       // Still queued: nobody works on it, so it goes. Leased: it runs to its verdict, which is cached.
-      if (entry.waiting.isEmpty() && queue.remove(key)) {
-        entries.remove(key);
+      if (entry.waiting.isEmpty() && queue.contains(key)) {
+        forget(key);
       }
     }
     return this;
@@ -144,6 +154,9 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
       Entry entry = entries.get(key);
       String leaseId = "lease-" + UUID.randomUUID();
       entry.leaseId = leaseId;
+      entry.holder = request.workerId();
+      entry.leaseIds.add(leaseId);
+      leaseKeys.put(leaseId, key);
       leases.put(leaseId, new Lease(key.candidateId(), key.settings(), request.workerId(),
           clock.instant().plus(leaseDuration)));
       request.replyTo().tell(new DispatcherProtocol.WorkOffer(leaseId, entry.candidate, entry.problem,
@@ -163,16 +176,34 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
     return null;
   }
 
+  /**
+   * Extends what the worker still holds. A lease that lapsed while its candidate still waits in the queue goes
+   * back to its holder (it was only late); any other lease is refused, so a worker that lost its lease to another,
+   * or works on a candidate already judged, stops spending its device on it.
+   */
   private Behavior<DispatcherProtocol.Command> onRenewLease(DispatcherProtocol.RenewLease renew) {
     expireLeases();
     Instant expires = clock.instant().plus(leaseDuration);
-    offerParked();
+    List<String> refused = new ArrayList<>();
     for (String leaseId : renew.leaseIds()) {
       Lease lease = leases.get(leaseId);
       if (lease != null && lease.workerId().equals(renew.workerId())) {
         leases.put(leaseId, new Lease(lease.candidateId(), lease.settings(), lease.workerId(), expires));
+        continue;
       }
+      EntryKey key = lease == null ? leaseKeys.get(leaseId) : null;
+      Entry entry = key == null ? null : entries.get(key);
+      if (entry != null && leaseId.equals(entry.leaseId) && renew.workerId().equals(entry.holder)
+          && queue.remove(key)) {
+        leases.put(leaseId, new Lease(key.candidateId(), key.settings(), renew.workerId(), expires));
+        continue;
+      }
+      refused.add(leaseId);
     }
+    if (!refused.isEmpty()) {
+      renew.replyTo().tell(new DispatcherProtocol.RenewalRefused(refused));
+    }
+    offerParked();
     return this;
   }
 
@@ -186,7 +217,9 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
       }
       leases.remove(leaseId);
       EntryKey key = new EntryKey(lease.candidateId(), lease.settings());
-      if (entries.containsKey(key)) {
+      Entry entry = entries.get(key);
+      if (entry != null) {
+        entry.leaseId = null;
         // Head of the queue: it has waited its turn once already.
         queue.addFirst(key);
       }
@@ -195,28 +228,39 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
     return this;
   }
 
+  /**
+   * The first verdict for a candidate is kept, under whichever of its leases it comes: a worker whose lease lapsed
+   * may finish before the worker that got the candidate next, and its verdict is as good. Everything after it
+   * (repeats, the other worker's) is acked and dropped, and the other worker's renewals are refused.
+   */
   private Behavior<DispatcherProtocol.Command> onReportVerdict(DispatcherProtocol.ReportVerdict report) {
     Verdict verdict = report.verdict();
     Lease lease = leases.remove(report.leaseId());
-    VerifySettings settings = lease != null ? lease.settings() : settingsOf(verdict.candidateId(), report.leaseId());
-    if (settings != null) {
-      EntryKey key = new EntryKey(verdict.candidateId(), settings);
-      Entry entry = entries.remove(key);
-      if (entry != null) {
-        queue.remove(key);
-        String deviceType = verdict.device() != null ? verdict.device().name() : "cpu";
-        cache.put(new CacheKey(verdict.candidateId(), settings, deviceType), verdict);
-        entry.waiting.forEach(waiter -> waiter.tell(new DispatcherProtocol.VerdictReady(verdict)));
+    EntryKey key = lease != null ? new EntryKey(lease.candidateId(), lease.settings())
+        : leaseKeys.get(report.leaseId());
+    Entry entry = key == null || !key.candidateId().equals(verdict.candidateId()) ? null : entries.get(key);
+    if (entry != null) {
+      if (lease == null) {
+        getContext().getLog().atDebug().addKeyValue("candidate", key.candidateId().value())
+            .log("verdict under a lapsed lease accepted");
       }
+      forget(key);
+      String deviceType = verdict.device() != null ? verdict.device().name() : "cpu";
+      cache.put(new CacheKey(verdict.candidateId(), key.settings(), deviceType), verdict);
+      entry.waiting.forEach(waiter -> waiter.tell(new DispatcherProtocol.VerdictReady(verdict)));
     }
     report.replyTo().tell(new DispatcherProtocol.VerdictAck(report.leaseId()));
     return this;
   }
 
-  private VerifySettings settingsOf(CandidateId id, String leaseId) {
-    return entries.entrySet().stream()
-        .filter(e -> e.getKey().candidateId().equals(id) && leaseId.equals(e.getValue().leaseId))
-        .map(e -> e.getKey().settings()).findFirst().orElse(null);
+  /** The candidate leaves: its queue place and every lease it had, so no holder can renew one. */
+  private void forget(EntryKey key) {
+    Entry entry = entries.remove(key);
+    queue.remove(key);
+    for (String leaseId : entry.leaseIds) {
+      leases.remove(leaseId);
+      leaseKeys.remove(leaseId);
+    }
   }
 
   /**
