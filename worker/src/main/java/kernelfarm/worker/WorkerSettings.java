@@ -30,6 +30,7 @@ public record WorkerSettings(
     Duration lease,
     Duration healthRetryMin,
     Duration healthRetryMax,
+    Duration drainTimeout,
     Map<String, Duration> stageTimeouts,
     boolean referenceTimingReuse,
     int driftTrials,
@@ -105,6 +106,7 @@ public record WorkerSettings(
         c.getDuration("lease"),
         c.getDuration("health-retry-min"),
         c.getDuration("health-retry-max"),
+        c.getDuration("drain-timeout"),
         timeouts,
         c.getBoolean("reference-timing-reuse"),
         c.getInt("drift-trials"),
@@ -136,7 +138,7 @@ public record WorkerSettings(
   public WorkerSettings withDevices(int deviceCount) {
     int resolved = prefetch > 0 ? prefetch : Math.max(2, (compileSlots + deviceCount - 1) / deviceCount + 1);
     return new WorkerSettings(python, workDir, devices, compileSlots, compileJobs, compileNiceness, resolved,
-        warmEvaluators, warmEvaluatorsMax, lease, healthRetryMin, healthRetryMax, stageTimeouts, referenceTimingReuse, driftTrials, driftTolerance, sandboxMode, sandboxFirstUid, sandboxUidCount, logBytes, runRetention, limits,
+        warmEvaluators, warmEvaluatorsMax, lease, healthRetryMin, healthRetryMax, drainTimeout, stageTimeouts, referenceTimingReuse, driftTrials, driftTolerance, sandboxMode, sandboxFirstUid, sandboxUidCount, logBytes, runRetention, limits,
         cudaArchList, timingCores);
   }
 }
