@@ -16,6 +16,9 @@ import java.util.Map;
  * @param prefetch candidates one GpuWorker holds at once; 0 until {@link #withDevices(int)} resolves it
  * @param warmEvaluators evaluation processes kept started per device, at least
  * @param warmEvaluatorsMax the most a GPU device keeps when its processes start slowly
+ * @param healthRetryMin the first wait before a failed process start or health check is retried; it doubles
+ * @param healthRetryMax the longest such wait
+ * @param drainTimeout how long a leaving node's GpuWorkers may take to finish their evaluations
  */
 public record WorkerSettings(
     String python,
