@@ -21,7 +21,7 @@ public final class DispatcherProtocol {
 
   /** What the Dispatcher accepts. */
   public sealed interface Command extends KryoMessage
-      permits SubmitCandidate, Withdraw, RequestWork, RenewLease, ReportVerdict, GetStatus {}
+      permits SubmitCandidate, Withdraw, RequestWork, RenewLease, ReleaseLease, ReportVerdict, GetStatus {}
 
   /**
    * Verify this candidate. Sent by a Branch. The Dispatcher answers {@link Queued} at once, then sends
@@ -114,11 +114,40 @@ public final class DispatcherProtocol {
   }
 
   /**
-   * Still working on these. Sent by a GpuWorker at a third of the lease, for every lease it holds; no reply.
-   * Unknown or lapsed lease ids are ignored, so a repeat is safe.
+   * Still working on these. Sent by a GpuWorker at a third of the lease, for every lease it holds. The Dispatcher
+   * extends each lease the worker still holds (a lapsed one too, if its candidate is still waiting in the queue)
+   * and answers {@link RenewalRefused} for the rest: lapsed and leased to another worker, handed back, already
+   * judged, or unknown. A repeat is safe.
    */
-  public record RenewLease(String workerId, List<String> leaseIds) implements Command {
+  public record RenewLease(String workerId, List<String> leaseIds, ActorRef<RenewalRefused> replyTo)
+      implements Command {
     public RenewLease {
+      Require.nonBlank(workerId, "workerId");
+      leaseIds = List.copyOf(Require.nonNull(leaseIds, "leaseIds"));
+      Require.nonNull(replyTo, "replyTo");
+    }
+  }
+
+  /**
+   * The Dispatcher's answer to {@link RenewLease}, only for leases the worker no longer holds: it should stop
+   * working on them. A verdict it has already computed may still be reported; the first verdict for a candidate
+   * is kept, whoever sends it.
+   */
+  public record RenewalRefused(List<String> leaseIds) implements KryoMessage {
+    public RenewalRefused {
+      leaseIds = List.copyOf(Require.nonNull(leaseIds, "leaseIds"));
+    }
+  }
+
+  /**
+   * Hands these leases back unfinished: their candidates go to the head of the queue for another worker at once,
+   * instead of when the leases would have lapsed. Sent by a GpuWorker whose device turned unhealthy, that is
+   * draining, or that restarts. The worker also wants no more work until it asks again, so a pending
+   * {@link RequestWork} of {@code workerId} is dropped. No reply; lease ids this worker does not hold are ignored,
+   * so a repeat is safe.
+   */
+  public record ReleaseLease(String workerId, List<String> leaseIds) implements Command {
+    public ReleaseLease {
       Require.nonBlank(workerId, "workerId");
       leaseIds = List.copyOf(Require.nonNull(leaseIds, "leaseIds"));
     }
@@ -127,7 +156,8 @@ public final class DispatcherProtocol {
   /**
    * The verdict for a leased candidate. Sent by a GpuWorker, and again until it gets {@link VerdictAck}: a
    * verdict is computed once and must not be lost. The Dispatcher acks a repeat again, and acks a report for a
-   * lapsed lease too, keeping its verdict if the candidate has none yet.
+   * lapsed lease too, keeping its verdict if the candidate has none yet, even when the candidate has since been
+   * leased to another worker (whose renewals are then refused).
    */
   public record ReportVerdict(String leaseId, Verdict verdict, ActorRef<VerdictAck> replyTo) implements Command {
     public ReportVerdict {

@@ -56,6 +56,8 @@ public final class KryoSerializer extends SerializerWithStringManifest {
       DispatcherProtocol.GetStatus.class, 29,
       DispatcherProtocol.FarmStatus.class, 30,
       DispatcherProtocol.WorkerStatus.class, 31,
+      DispatcherProtocol.ReleaseLease.class, 32,
+      DispatcherProtocol.RenewalRefused.class, 33,
       // What they carry.
       CandidateId.class, 40,
       Candidate.class, 41,

@@ -37,6 +37,8 @@ class KryoSerializerTest {
         Map.entry(29, "kernelfarm.protocol.DispatcherProtocol$GetStatus"),
         Map.entry(30, "kernelfarm.protocol.DispatcherProtocol$FarmStatus"),
         Map.entry(31, "kernelfarm.protocol.DispatcherProtocol$WorkerStatus"),
+        Map.entry(32, "kernelfarm.protocol.DispatcherProtocol$ReleaseLease"),
+        Map.entry(33, "kernelfarm.protocol.DispatcherProtocol$RenewalRefused"),
         Map.entry(40, "kernelfarm.protocol.CandidateId"),
         Map.entry(41, "kernelfarm.protocol.Candidate"),
         Map.entry(42, "kernelfarm.protocol.Problem"),

@@ -151,9 +151,16 @@ class ProtocolSerializationTest {
     samples.add(new DispatcherProtocol.RequestWork("cpu-0", cpu,
         testKit.<DispatcherProtocol.WorkOffer>createTestProbe().ref()));
     samples.add(new DispatcherProtocol.WorkOffer("lease-1", candidate, problem, settings, Duration.ofSeconds(60)));
-    samples.add(new DispatcherProtocol.RenewLease("gpu-0", List.of()));
-    samples.add(new DispatcherProtocol.RenewLease("gpu-0", List.of("lease-1")));
-    samples.add(new DispatcherProtocol.RenewLease("gpu-0", List.of("lease-1", "lease-2", "lease-3")));
+    samples.add(new DispatcherProtocol.RenewLease("gpu-0", List.of(),
+        testKit.<DispatcherProtocol.RenewalRefused>createTestProbe().ref()));
+    samples.add(new DispatcherProtocol.RenewLease("gpu-0", List.of("lease-1"),
+        testKit.<DispatcherProtocol.RenewalRefused>createTestProbe().ref()));
+    samples.add(new DispatcherProtocol.RenewLease("gpu-0", List.of("lease-1", "lease-2", "lease-3"),
+        testKit.<DispatcherProtocol.RenewalRefused>createTestProbe().ref()));
+    samples.add(new DispatcherProtocol.RenewalRefused(List.of("lease-1")));
+    samples.add(new DispatcherProtocol.RenewalRefused(List.of("lease-1", "lease-2")));
+    samples.add(new DispatcherProtocol.ReleaseLease("gpu-0", List.of("lease-1")));
+    samples.add(new DispatcherProtocol.ReleaseLease("gpu-0", List.of("lease-1", "lease-2")));
     samples.add(new DispatcherProtocol.ReportVerdict("lease-1", correct,
         testKit.<DispatcherProtocol.VerdictAck>createTestProbe().ref()));
     samples.add(new DispatcherProtocol.ReportVerdict("lease-2", compileError,

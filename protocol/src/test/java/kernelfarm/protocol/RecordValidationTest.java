@@ -56,7 +56,7 @@ class RecordValidationTest {
   @Test
   void recordsCopyTheirCollections() {
     List<String> leases = new ArrayList<>(List.of("l-1"));
-    DispatcherProtocol.RenewLease renew = new DispatcherProtocol.RenewLease("gpu-0", leases);
+    DispatcherProtocol.ReleaseLease renew = new DispatcherProtocol.ReleaseLease("gpu-0", leases);
     leases.add("l-2");
     assertEquals(List.of("l-1"), renew.leaseIds());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -7,7 +7,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import kernelfarm.protocol.Backend;
+import java.util.function.Function;
 import kernelfarm.protocol.DeviceRef;
 import kernelfarm.protocol.DispatcherProtocol;
 import kernelfarm.protocol.Stats;
@@ -15,62 +15,64 @@ import kernelfarm.protocol.Verdict;
 import kernelfarm.worker.compile.CompilePool;
 import kernelfarm.worker.device.Device;
 import kernelfarm.worker.sandbox.HarnessLauncher;
-import kernelfarm.worker.sandbox.HarnessProcess;
 import kernelfarm.worker.sandbox.HarnessRequests;
 import kernelfarm.worker.sandbox.HarnessSession;
-import kernelfarm.worker.sandbox.SandboxEnvironment.Role;
 import kernelfarm.worker.sandbox.Verdicts;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
-import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
  * One per device, pinned to it: pulls work from the Dispatcher, has the host's CompilePool build the next
- * candidates while its device evaluates the current one, and reports each verdict until it is acked.
+ * candidates while its device evaluates the current one, and reports each verdict until it is acked. It keeps the
+ * protocol with the cluster (leases, renewals, verdicts, draining); its supervised {@link Evaluator} child owns the
+ * device's processes, as the distributed-workers sample's Worker hands each job to its WorkExecutor.
  *
- * <p>The device never waits for an interpreter: an evaluation process is started ahead, and its readiness (torch
- * imported, CUDA context up, a matrix product run) doubles as the health check before the next candidate. Each
- * process serves one candidate and is discarded. A problem's reference timing is reused across its candidates on
- * this device when a short re-measure shows no drift, which is most of the farm's throughput.
+ * <p>A device the Evaluator finds unhealthy hands its leases back at once and asks for nothing until a health
+ * check passes. A problem's reference timing is reused across its candidates on this device when a short
+ * re-measure shows no drift, which is most of the farm's throughput.
  */
 public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   /** Local to the worker node; the Dispatcher talks to this actor only through DispatcherProtocol's replies. */
   public sealed interface Command extends NoSerializationVerificationNeeded {}
 
-  /** Finish the candidates in hand, ask for no more, then reply. Sent by coordinated shutdown and tests. */
+  /**
+   * Stop pulling, hand back every lease not being evaluated, finish the evaluation in progress, see its verdict
+   * acked, then reply and stop. Sent by coordinated shutdown (a node leaving) and tests.
+   */
   public record Drain(ActorRef<Done> replyTo) implements Command {}
 
   private record Offered(DispatcherProtocol.WorkOffer offer) implements Command {}
 
   private record CompileDone(CompilePool.Compiled compiled) implements Command {}
 
-  private record SpareReady(long pid) implements Command {}
-
-  private record SpareFailed(long pid, String reason) implements Command {}
-
-  private record EvaluationDone(HarnessSession.Finished finished) implements Command {}
+  private record FromEvaluator(Evaluator.Outcome outcome) implements Command {}
 
   private record Acked(DispatcherProtocol.VerdictAck ack) implements Command {}
 
+  private record Refused(DispatcherProtocol.RenewalRefused refused) implements Command {}
+
   private enum Tick implements Command { INSTANCE }
 
-  private enum StartSpare implements Command { INSTANCE }
+  private enum CompilePoolStopped implements Command { INSTANCE }
+
+  private enum EvaluatorStopped implements Command { INSTANCE }
 
   private record Compiled(DispatcherProtocol.WorkOffer offer, HarnessRequests.Job job) {}
 
-  private record Starting(HarnessProcess process, long startedNanos) {}
-
-  /** After this many evaluation processes in a row fail to come up, the device is declared unhealthy. */
-  private static final int UNHEALTHY_AFTER = 5;
   /** A harness error (the verifier's fault, not the candidate's) is retried on a fresh process this often. */
   private static final int HARNESS_ATTEMPTS = 2;
+  /** The stages a compile may pass through; their limits together bound how long one can take. */
+  private static final List<String> COMPILE_STAGES = List.of("ready", "compile", "build", "probe");
 
   private final Device device;
   private final String nodeId;
@@ -79,33 +81,32 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   private final HarnessLauncher launcher;
   private final ActorRef<DispatcherProtocol.Command> dispatcher;
   private final ActorRef<CompilePool.Command> compilePool;
-  private final TimerScheduler<Command> timers;
+  private final ActorRef<Evaluator.Command> evaluator;
   private final ActorRef<DispatcherProtocol.WorkOffer> offerAdapter;
   private final ActorRef<CompilePool.Compiled> compiledAdapter;
-  private final ActorRef<HarnessSession.Finished> evaluatedAdapter;
   private final ActorRef<DispatcherProtocol.VerdictAck> ackAdapter;
+  private final ActorRef<DispatcherProtocol.RenewalRefused> refusedAdapter;
 
   private final Map<String, DispatcherProtocol.WorkOffer> held = new LinkedHashMap<>();
+  /** Leases whose compile was asked for and not yet answered, with when it was (last) asked. */
+  private final Map<String, Long> compiling = new HashMap<>();
   private final Deque<Compiled> compiled = new ArrayDeque<>();
   private final Map<String, Verdict> unacked = new LinkedHashMap<>();
   private final Map<String, Stats> referenceTimings = new HashMap<>();
-  private final Map<Long, Starting> starting = new HashMap<>();
-  private final Deque<HarnessProcess> warm = new ArrayDeque<>();
   private final Map<String, Integer> harnessErrors = new HashMap<>();
   private Compiled evaluating;
-  private long evaluatingSince;
-  /** Moving averages of how long a process takes to become ready and an evaluation takes; 0 = not yet seen. */
-  private double readySeconds;
-  private double evaluationSeconds;
-  private int spareFailures;
+  /** Set while the Evaluator says the device is out of service; cleared when a health check passes. */
+  private boolean unhealthy;
+  /** The node's CompilePool is gone for good: nothing more can be built here. */
+  private boolean compilePoolGone;
   private boolean requestOutstanding;
   private ActorRef<Done> drainedTo;
 
-  private GpuWorker(ActorContext<Command> context, TimerScheduler<Command> timers, Device device, String nodeId,
-      WorkerSettings settings, HarnessLauncher launcher, ActorRef<DispatcherProtocol.Command> dispatcher,
-      ActorRef<CompilePool.Command> compilePool) {
+  private GpuWorker(ActorContext<Command> context, Device device, String nodeId, WorkerSettings settings,
+      HarnessLauncher launcher, ActorRef<DispatcherProtocol.Command> dispatcher,
+      ActorRef<CompilePool.Command> compilePool,
+      Function<ActorRef<Evaluator.Outcome>, Behavior<Evaluator.Command>> evaluatorFactory) {
     super(context);
-    this.timers = timers;
     this.device = device;
     this.nodeId = nodeId;
     this.workerId = nodeId + "/device-" + device.index();
@@ -115,20 +116,44 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     this.compilePool = compilePool;
     this.offerAdapter = context.messageAdapter(DispatcherProtocol.WorkOffer.class, Offered::new);
     this.compiledAdapter = context.messageAdapter(CompilePool.Compiled.class, CompileDone::new);
-    this.evaluatedAdapter = context.messageAdapter(HarnessSession.Finished.class, EvaluationDone::new);
     this.ackAdapter = context.messageAdapter(DispatcherProtocol.VerdictAck.class, Acked::new);
-    startSpares();
+    this.refusedAdapter = context.messageAdapter(DispatcherProtocol.RenewalRefused.class, Refused::new);
+    ActorRef<Evaluator.Outcome> outcomes = context.messageAdapter(Evaluator.Outcome.class, FromEvaluator::new);
+    // Its handlers block (process starts, kills, request files): the blocking dispatcher, not this actor's.
+    this.evaluator = context.spawn(supervisedEvaluator(evaluatorFactory.apply(outcomes)), "evaluator",
+        DispatcherSelector.fromConfig(WorkerSettings.BLOCKING_DISPATCHER));
+    context.watchWith(evaluator, EvaluatorStopped.INSTANCE);
+    context.watchWith(compilePool, CompilePoolStopped.INSTANCE);
     requestWork();
   }
 
   public static Behavior<Command> create(Device device, String nodeId, WorkerSettings settings,
       HarnessLauncher launcher, ActorRef<DispatcherProtocol.Command> dispatcher,
       ActorRef<CompilePool.Command> compilePool) {
+    return create(device, nodeId, settings, launcher, dispatcher, compilePool,
+        parent -> Evaluator.create(device, settings, launcher, parent));
+  }
+
+  /** With the Evaluator made by {@code evaluatorFactory} (given where its outcomes go): tests put probes there. */
+  static Behavior<Command> create(Device device, String nodeId, WorkerSettings settings,
+      HarnessLauncher launcher, ActorRef<DispatcherProtocol.Command> dispatcher,
+      ActorRef<CompilePool.Command> compilePool,
+      Function<ActorRef<Evaluator.Outcome>, Behavior<Evaluator.Command>> evaluatorFactory) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       // A third of the lease: one lost renewal must not re-queue work we are still doing.
       timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.lease().dividedBy(3));
-      return new GpuWorker(ctx, timers, device, nodeId, settings, launcher, dispatcher, compilePool);
+      return new GpuWorker(ctx, device, nodeId, settings, launcher, dispatcher, compilePool, evaluatorFactory);
     }));
+  }
+
+  /**
+   * The process owner restarts, with backoff (a GPU that crashes every harness would otherwise restart it in a
+   * tight loop), and declines what it was asked before it does, so the lease is evaluated again or handed back.
+   */
+  private static Behavior<Evaluator.Command> supervisedEvaluator(Behavior<Evaluator.Command> evaluator) {
+    return Behaviors.supervise(evaluator).onFailure(
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(500), Duration.ofSeconds(30), 0.2)
+            .withResetBackoffAfter(Duration.ofMinutes(5)));
   }
 
   @Override
@@ -136,22 +161,32 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     return newReceiveBuilder()
         .onMessage(Offered.class, this::onOffered)
         .onMessage(CompileDone.class, this::onCompileDone)
-        .onMessage(SpareReady.class, this::onSpareReady)
-        .onMessage(SpareFailed.class, this::onSpareFailed)
-        .onMessageEquals(StartSpare.INSTANCE, () -> {
-          startSpares();
-          return this;
-        })
-        .onMessage(EvaluationDone.class, this::onEvaluationDone)
+        .onMessage(FromEvaluator.class, this::onFromEvaluator)
         .onMessage(Acked.class, this::onAcked)
+        .onMessage(Refused.class, this::onRefused)
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onMessage(Drain.class, this::onDrain)
-        .onSignal(PostStop.class, signal -> {
-          warm.forEach(HarnessProcess::kill);
-          starting.values().forEach(s -> s.process().kill());
-          return this;
+        .onMessageEquals(CompilePoolStopped.INSTANCE, this::onCompilePoolStopped)
+        .onMessageEquals(EvaluatorStopped.INSTANCE, () -> {
+          // Only a stop outside its supervision ends it; a fresh GpuWorker (restarted with backoff) makes another.
+          throw new IllegalStateException("the evaluator of device " + device.index() + " stopped");
         })
+        .onSignal(PreRestart.class, signal -> handBack())
+        .onSignal(PostStop.class, signal -> handBack())
         .build();
+  }
+
+  /**
+   * On a restart or stop: its leases go back to the queue now rather than when they lapse, and verdicts not yet
+   * acked are said once more, since the acks would reach nobody. The Evaluator, a child, stops with it and kills
+   * its processes.
+   */
+  private Behavior<Command> handBack() {
+    dispatcher.tell(new DispatcherProtocol.ReleaseLease(workerId, List.copyOf(held.keySet())));
+    ActorRef<DispatcherProtocol.VerdictAck> nobody = getContext().getSystem().ignoreRef();
+    unacked.forEach((leaseId, verdict) ->
+        dispatcher.tell(new DispatcherProtocol.ReportVerdict(leaseId, verdict, nobody)));
+    return this;
   }
 
   private Behavior<Command> onOffered(Offered offered) {
@@ -160,18 +195,59 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     if (held.containsKey(offer.leaseId())) {
       return this;
     }
+    if (!pulling()) {
+      // Asked for before the device stopped taking work: another worker gets it now.
+      dispatcher.tell(new DispatcherProtocol.ReleaseLease(workerId, List.of(offer.leaseId())));
+      return this;
+    }
     held.put(offer.leaseId(), offer);
-    compilePool.tell(new CompilePool.Compile(offer.candidate(), offer.problem(), offer.settings(), compiledAdapter));
+    askToCompile(offer);
     requestWork();
     return this;
+  }
+
+  private void askToCompile(DispatcherProtocol.WorkOffer offer) {
+    compiling.put(offer.leaseId(), System.nanoTime());
+    compilePool.tell(new CompilePool.Compile(offer.candidate(), offer.problem(), offer.settings(), compiledAdapter));
+  }
+
+  /**
+   * A compile unanswered for longer than a build can take was lost (the request that crashed the pool dies with
+   * it): asked again, which the pool answers from its cache or joins to the build in progress if it was not.
+   */
+  private void askAgainForLostCompiles() {
+    long limit = COMPILE_STAGES.stream().map(settings::stageTimeout).reduce(Duration.ZERO, Duration::plus).toNanos();
+    long now = System.nanoTime();
+    for (Map.Entry<String, Long> asked : List.copyOf(compiling.entrySet())) {
+      DispatcherProtocol.WorkOffer offer = held.get(asked.getKey());
+      if (offer == null) {
+        compiling.remove(asked.getKey());
+      } else if (now - asked.getValue() > limit) {
+        getContext().getLog().atWarn().addKeyValue("candidate", offer.candidate().id().value())
+            .log("compile unanswered past its limits; asking the compile pool again");
+        askToCompile(offer);
+      }
+    }
+  }
+
+  private Behavior<Command> onCompilePoolStopped() {
+    compilePoolGone = true;
+    List<String> handedBack = List.copyOf(compiling.keySet());
+    handBackNow(handedBack);
+    getContext().getLog().atError().addKeyValue("device", device.index())
+        .addKeyValue("leasesHandedBack", handedBack.size())
+        .log("the node's compile pool stopped: this device finishes what is built and takes no more work; "
+            + "restart the worker node");
+    return drainedIfDone();
   }
 
   private Behavior<Command> onCompileDone(CompileDone done) {
     CompilePool.Compiled result = done.compiled();
     for (DispatcherProtocol.WorkOffer offer : List.copyOf(held.values())) {
-      if (!offer.candidate().id().equals(result.job().candidate().id()) || isQueued(offer.leaseId())) {
+      if (!offer.candidate().id().equals(result.job().candidate().id()) || !compiling.containsKey(offer.leaseId())) {
         continue;
       }
+      compiling.remove(offer.leaseId());
       if (result.compileError() != null) {
         report(offer.leaseId(), result.compileError());
       } else {
@@ -183,36 +259,35 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     return this;
   }
 
-  private boolean isQueued(String leaseId) {
-    return (evaluating != null && evaluating.offer().leaseId().equals(leaseId))
-        || compiled.stream().anyMatch(c -> c.offer().leaseId().equals(leaseId));
-  }
-
   private void evaluateNext() {
-    if (evaluating != null || compiled.isEmpty() || warm.isEmpty()) {
+    if (evaluating != null || compiled.isEmpty() || unhealthy) {
       return;
     }
     evaluating = compiled.poll();
-    evaluatingSince = System.nanoTime();
-    HarnessProcess process = warm.poll();
     HarnessRequests.Job job = evaluating.job();
-    Stats cachedReference = settings.referenceTimingReuse()
-        ? referenceTimings.get(referenceKey(job)) : null;
-    String request = HarnessRequests.evaluate(launcher.json(), job, process, "evaluate",
-        cachedReference, settings.driftTrials(), settings.driftTolerance(), launcher.cores().timedFor(device.index()));
-    getContext().spawnAnonymous(HarnessSession.create(evaluating.offer().leaseId(), process, request, "load",
-        settings::stageTimeout, evaluatedAdapter));
-    startSpares();
+    Stats cachedReference = settings.referenceTimingReuse() ? referenceTimings.get(referenceKey(job)) : null;
+    evaluator.tell(new Evaluator.Evaluate(evaluating.offer().leaseId(), job, cachedReference));
   }
 
-  private Behavior<Command> onEvaluationDone(EvaluationDone done) {
-    HarnessSession.Finished finished = done.finished();
+  private Behavior<Command> onFromEvaluator(FromEvaluator from) {
+    Evaluator.Outcome outcome = from.outcome();
+    if (outcome instanceof Evaluator.Evaluated evaluated) {
+      return onEvaluated(evaluated);
+    } else if (outcome instanceof Evaluator.Declined declined) {
+      return onDeclined(declined);
+    } else if (outcome instanceof Evaluator.Unhealthy sick) {
+      return onUnhealthy(sick);
+    }
+    return onHealthy();
+  }
+
+  private Behavior<Command> onEvaluated(Evaluator.Evaluated evaluated) {
+    HarnessSession.Finished finished = evaluated.finished();
     Compiled current = evaluating;
-    if (current == null || !current.offer().leaseId().equals(finished.tag())) {
+    if (current == null || !current.offer().leaseId().equals(evaluated.leaseId())) {
       return this;
     }
     evaluating = null;
-    evaluationSeconds = movingAverage(evaluationSeconds, (System.nanoTime() - evaluatingSince) / 1e9);
     HarnessRequests.Job job = current.job();
     if (finished.result() != null && "harness_error".equals(finished.result().path("event").asText())) {
       String leaseId = current.offer().leaseId();
@@ -235,7 +310,59 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     warnIfNotPinned(verdict);
     report(current.offer().leaseId(), verdict.withDevice(new DeviceRef(nodeId, device.index(), device.name())));
     evaluateNext();
+    return drainedIfDone();
+  }
+
+  /** Not evaluated: handed back if the device is out of service, else asked again (the Evaluator restarted). */
+  private Behavior<Command> onDeclined(Evaluator.Declined declined) {
+    if (evaluating == null || !evaluating.offer().leaseId().equals(declined.leaseId())) {
+      return this;
+    }
+    Compiled current = evaluating;
+    evaluating = null;
+    if (unhealthy || drainedTo != null) {
+      handBackNow(List.of(declined.leaseId()));
+    } else {
+      compiled.addFirst(current);
+      evaluateNext();
+    }
+    return drainedIfDone();
+  }
+
+  /**
+   * No work waits on a device that cannot run it: every lease goes back at once except the one being evaluated,
+   * whose process is up and finishes (the Evaluator declines it if not).
+   */
+  private Behavior<Command> onUnhealthy(Evaluator.Unhealthy sick) {
+    unhealthy = true;
+    String current = evaluating == null ? null : evaluating.offer().leaseId();
+    List<String> handedBack = held.keySet().stream().filter(leaseId -> !leaseId.equals(current)).toList();
+    handBackNow(handedBack);
+    getContext().getLog().atError().addKeyValue("device", device.index()).addKeyValue("reason", sick.reason())
+        .addKeyValue("leasesHandedBack", handedBack.size())
+        .log("device unhealthy: evaluation processes keep failing to start; taking no work until a health check "
+            + "passes");
+    return drainedIfDone();
+  }
+
+  private Behavior<Command> onHealthy() {
+    unhealthy = false;
+    getContext().getLog().atInfo().addKeyValue("device", device.index())
+        .log("health check passed; the device takes work again");
+    requestWork();
     return this;
+  }
+
+  /**
+   * Gives these leases up and tells the Dispatcher, which re-queues their candidates now. Sent even with nothing
+   * to hand back: it also withdraws this worker's pending request for work.
+   */
+  private void handBackNow(List<String> leaseIds) {
+    leaseIds.forEach(held::remove);
+    leaseIds.forEach(compiling::remove);
+    compiled.removeIf(c -> leaseIds.contains(c.offer().leaseId()));
+    dispatcher.tell(new DispatcherProtocol.ReleaseLease(workerId, List.copyOf(leaseIds)));
+    requestOutstanding = false;
   }
 
   private void report(String leaseId, Verdict verdict) {
@@ -245,14 +372,31 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     requestWork();
   }
 
+  /**
+   * These leases are another worker's now (or their candidates are judged): dropped, so this device stops
+   * spending time on them. The one being evaluated finishes, since its verdict is nearly there and is kept if it
+   * is the first; it is no longer renewed.
+   */
+  private Behavior<Command> onRefused(Refused refused) {
+    List<String> leaseIds = refused.refused().leaseIds();
+    leaseIds.forEach(held::remove);
+    leaseIds.forEach(compiling::remove);
+    compiled.removeIf(c -> leaseIds.contains(c.offer().leaseId()));
+    getContext().getLog().atWarn().addKeyValue("device", device.index()).addKeyValue("leases", leaseIds.size())
+        .log("lease renewal refused: another worker has the candidate now; dropped");
+    requestWork();
+    return drainedIfDone();
+  }
+
   private Behavior<Command> onAcked(Acked acked) {
     unacked.remove(acked.ack().leaseId());
     return drainedIfDone();
   }
 
   private Behavior<Command> onTick() {
+    askAgainForLostCompiles();
     if (!held.isEmpty()) {
-      dispatcher.tell(new DispatcherProtocol.RenewLease(workerId, List.copyOf(held.keySet())));
+      dispatcher.tell(new DispatcherProtocol.RenewLease(workerId, List.copyOf(held.keySet()), refusedAdapter));
     }
     // An unacked verdict may have been lost with a moving singleton: say it again (the Dispatcher dedupes).
     unacked.forEach((leaseId, verdict) ->
@@ -262,7 +406,16 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     return this;
   }
 
+  /** What is being evaluated finishes; everything else goes back now, so a drain lasts one evaluation at most. */
   private Behavior<Command> onDrain(Drain drain) {
+    if (drainedTo == null) {
+      String current = evaluating == null ? null : evaluating.offer().leaseId();
+      List<String> handedBack = held.keySet().stream().filter(leaseId -> !leaseId.equals(current)).toList();
+      handBackNow(handedBack);
+      getContext().getLog().atInfo().addKeyValue("device", device.index())
+          .addKeyValue("leasesHandedBack", handedBack.size()).addKeyValue("finishing", current == null ? 0 : 1)
+          .log("draining");
+    }
     drainedTo = drain.replyTo();
     return drainedIfDone();
   }
@@ -275,80 +428,16 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     return this;
   }
 
+  private boolean pulling() {
+    return drainedTo == null && !unhealthy && !compilePoolGone;
+  }
+
   private void requestWork() {
-    if (drainedTo != null || requestOutstanding || spareFailures >= UNHEALTHY_AFTER
-        || held.size() >= settings.prefetch()) {
+    if (!pulling() || requestOutstanding || held.size() >= settings.prefetch()) {
       return;
     }
     requestOutstanding = true;
     dispatcher.tell(new DispatcherProtocol.RequestWork(workerId, device.capabilities(), offerAdapter));
-  }
-
-  /** Keeps enough processes started or ready that one is ready when the device frees up; see {@link #sparesToKeep}. */
-  private void startSpares() {
-    Backend warmFor = device.gpu() ? Backend.TRITON : Backend.CPU;
-    int wanted = device.gpu()
-        ? sparesToKeep(readySeconds, evaluationSeconds, settings.warmEvaluators(), settings.warmEvaluatorsMax())
-        : settings.warmEvaluators();
-    while (starting.size() + warm.size() < wanted && spareFailures < UNHEALTHY_AFTER) {
-      HarnessProcess process = launcher.start(Role.EVALUATE, warmFor, device);
-      starting.put(process.pid(), new Starting(process, System.nanoTime()));
-      getContext().pipeToSelf(process.ready().toCompletableFuture().orTimeout(
-              settings.stageTimeout("ready").toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS),
-          (ready, failure) -> failure == null ? new SpareReady(process.pid())
-              : new SpareFailed(process.pid(), failure.getMessage()));
-    }
-  }
-
-  /**
-   * Processes to keep started or ready: a spare handed out now is replaced by one that is ready after
-   * {@code readySeconds}, during which the device evaluates about readySeconds / evaluationSeconds candidates, each
-   * taking a spare. Between {@code min} and {@code max}; {@code min} until both durations have been seen.
-   */
-  static int sparesToKeep(double readySeconds, double evaluationSeconds, int min, int max) {
-    if (readySeconds <= 0 || evaluationSeconds <= 0) {
-      return min;
-    }
-    int needed = (int) Math.ceil(readySeconds / evaluationSeconds) + 1;
-    return Math.max(min, Math.min(max, needed));
-  }
-
-  /** Weighs the latest sample by a quarter: follows a change within a few candidates, shrugs off one outlier. */
-  private static double movingAverage(double average, double sample) {
-    return average <= 0 ? sample : 0.75 * average + 0.25 * sample;
-  }
-
-  private Behavior<Command> onSpareReady(SpareReady ready) {
-    Starting started = starting.remove(ready.pid());
-    if (started == null) {
-      return this;
-    }
-    readySeconds = movingAverage(readySeconds, (System.nanoTime() - started.startedNanos()) / 1e9);
-    warm.add(started.process());
-    spareFailures = 0;
-    startSpares();
-    evaluateNext();
-    requestWork();
-    return this;
-  }
-
-  private Behavior<Command> onSpareFailed(SpareFailed failed) {
-    Starting started = starting.remove(failed.pid());
-    if (started == null) {
-      return this;
-    }
-    started.process().kill();
-    spareFailures++;
-    Duration backoff = Duration.ofSeconds(Math.min(60, 1L << Math.min(spareFailures, 6)));
-    if (spareFailures >= UNHEALTHY_AFTER) {
-      getContext().getLog().atError().addKeyValue("device", device.index()).addKeyValue("reason", failed.reason())
-          .log("device unhealthy: evaluation processes keep failing to start; taking no more work");
-    } else {
-      getContext().getLog().atWarn().addKeyValue("device", device.index()).addKeyValue("reason", failed.reason())
-          .addKeyValue("retryIn", backoff).log("evaluation process failed to start; retrying");
-    }
-    timers.startSingleTimer(StartSpare.INSTANCE, backoff);
-    return this;
   }
 
   /** The process says which device it was started for and saw; anything but this worker's is a farm bug. */

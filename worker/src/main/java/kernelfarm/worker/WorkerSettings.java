@@ -16,6 +16,9 @@ import java.util.Map;
  * @param prefetch candidates one GpuWorker holds at once; 0 until {@link #withDevices(int)} resolves it
  * @param warmEvaluators evaluation processes kept started per device, at least
  * @param warmEvaluatorsMax the most a GPU device keeps when its processes start slowly
+ * @param healthRetryMin the first wait before a failed process start or health check is retried; it doubles
+ * @param healthRetryMax the longest such wait
+ * @param drainTimeout how long a leaving node's GpuWorkers may take to finish their evaluations
  */
 public record WorkerSettings(
     String python,
@@ -28,6 +31,9 @@ public record WorkerSettings(
     int warmEvaluators,
     int warmEvaluatorsMax,
     Duration lease,
+    Duration healthRetryMin,
+    Duration healthRetryMax,
+    Duration drainTimeout,
     Map<String, Duration> stageTimeouts,
     boolean referenceTimingReuse,
     int driftTrials,
@@ -72,6 +78,10 @@ public record WorkerSettings(
       throw new IllegalArgumentException("kernelfarm.worker.sandbox.first-uid must be >= 1000 (a system or "
           + "login user would own files) and uid-count >= 1, got " + sandboxFirstUid + " and " + sandboxUidCount);
     }
+    if (healthRetryMin.isZero() || healthRetryMin.isNegative() || healthRetryMax.compareTo(healthRetryMin) < 0) {
+      throw new IllegalArgumentException("kernelfarm.worker.health-retry-min must be positive and health-retry-max "
+          + "at least as long, got " + healthRetryMin + " and " + healthRetryMax);
+    }
     if (logBytes < 4096) {
       throw new IllegalArgumentException("kernelfarm.worker.sandbox.log-bytes must be >= 4096, got " + logBytes);
     }
@@ -97,6 +107,9 @@ public record WorkerSettings(
         c.getInt("warm-evaluators"),
         c.getInt("warm-evaluators-max"),
         c.getDuration("lease"),
+        c.getDuration("health-retry-min"),
+        c.getDuration("health-retry-max"),
+        c.getDuration("drain-timeout"),
         timeouts,
         c.getBoolean("reference-timing-reuse"),
         c.getInt("drift-trials"),
@@ -111,6 +124,15 @@ public record WorkerSettings(
         c.getInt("timing-cores"));
   }
 
+  /** The config path of the dispatcher that blocking calls (process starts, kills, file writes) run on. */
+  public static final String BLOCKING_DISPATCHER = "kernelfarm.worker.blocking-dispatcher";
+
+  /** How long to wait before retry {@code attempt} (1, 2, ...) of something that failed: doubling, capped. */
+  public Duration healthRetry(int attempt) {
+    Duration wait = healthRetryMin.multipliedBy(1L << Math.min(Math.max(attempt - 1, 0), 20));
+    return wait.compareTo(healthRetryMax) > 0 ? healthRetryMax : wait;
+  }
+
   public Duration stageTimeout(String stage) {
     return stageTimeouts.getOrDefault(stage, stageTimeouts.get("timing"));
   }
@@ -119,7 +141,7 @@ public record WorkerSettings(
   public WorkerSettings withDevices(int deviceCount) {
     int resolved = prefetch > 0 ? prefetch : Math.max(2, (compileSlots + deviceCount - 1) / deviceCount + 1);
     return new WorkerSettings(python, workDir, devices, compileSlots, compileJobs, compileNiceness, resolved,
-        warmEvaluators, warmEvaluatorsMax, lease, stageTimeouts, referenceTimingReuse, driftTrials, driftTolerance, sandboxMode, sandboxFirstUid, sandboxUidCount, logBytes, runRetention, limits,
+        warmEvaluators, warmEvaluatorsMax, lease, healthRetryMin, healthRetryMax, drainTimeout, stageTimeouts, referenceTimingReuse, driftTrials, driftTolerance, sandboxMode, sandboxFirstUid, sandboxUidCount, logBytes, runRetention, limits,
         cudaArchList, timingCores);
   }
 }

@@ -30,8 +30,10 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 /**
  * Hands candidates to GpuWorkers by work pulling with leases. A worker asks when it has room; the Dispatcher offers
  * the oldest queued candidate its device can run, or keeps the request until one arrives. A lease that lapses (its
- * worker died, left, or lost contact) puts the candidate back at the head of the queue. Verdicts are idempotent by
- * candidate id: the first one wins, repeats are acked and dropped. A verdict cache keyed by (candidate, settings,
+ * worker died, left, or lost contact) puts the candidate back at the head of the queue, and a worker can hand its
+ * leases back at once (an unhealthy device, a drain). Verdicts are idempotent by candidate id: the first one wins,
+ * under any lease the candidate had (a lapsed holder may finish first), and repeats are acked and dropped; a
+ * renewal from a worker that no longer holds the lease is refused, so it stops working on the candidate. A verdict cache keyed by (candidate, settings,
  * device type) answers a repeated submission without spending GPU time.
  *
  * <p>State is in memory: the cluster singleton that runs this loses its queue when it moves, and Branches resubmit
@@ -43,7 +45,11 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
     final Problem problem;
     final VerifySettings settings;
     final Set<ActorRef<DispatcherProtocol.VerdictReady>> waiting = new HashSet<>();
+    /** Every lease this candidate has had, lapsed ones included: a late verdict under any of them counts. */
+    final Set<String> leaseIds = new HashSet<>();
+    /** The latest lease and its worker; null once handed back. */
     String leaseId;
+    String holder;
 
     Entry(Candidate candidate, Problem problem, VerifySettings settings) {
       this.candidate = candidate;
@@ -83,6 +89,8 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
   private final Map<EntryKey, Entry> entries = new LinkedHashMap<>();
   private final Deque<EntryKey> queue = new ArrayDeque<>();
   private final Map<String, Lease> leases = new HashMap<>();
+  /** Every lease id of a candidate still waiting for its verdict, live or not, to the candidate. */
+  private final Map<String, EntryKey> leaseKeys = new HashMap<>();
   private final Map<String, DispatcherProtocol.RequestWork> parked = new LinkedHashMap<>();
   private final Map<CacheKey, Verdict> cache = new HashMap<>();
   private final Set<String> deviceTypes = new HashSet<>();
@@ -107,6 +115,7 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
         .onMessage(DispatcherProtocol.Withdraw.class, this::onWithdraw)
         .onMessage(DispatcherProtocol.RequestWork.class, this::onRequestWork)
         .onMessage(DispatcherProtocol.RenewLease.class, this::onRenewLease)
+        .onMessage(DispatcherProtocol.ReleaseLease.class, this::onReleaseLease)
         .onMessage(DispatcherProtocol.ReportVerdict.class, this::onReportVerdict)
         .onMessage(DispatcherProtocol.GetStatus.class, this::onGetStatus)
         .build();
@@ -142,8 +151,8 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
     if (entry != null) {
       entry.waiting.remove(withdraw.verdictTo());
       // Still queued: nobody works on it, so it goes. Leased: it runs to its verdict, which is cached.
-      if (entry.waiting.isEmpty() && queue.remove(key)) {
-        entries.remove(key);
+      if (entry.waiting.isEmpty() && queue.contains(key)) {
+        forget(key);
       }
     }
     return this;
@@ -171,6 +180,9 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
       Entry entry = entries.get(key);
       String leaseId = "lease-" + UUID.randomUUID();
       entry.leaseId = leaseId;
+      entry.holder = request.workerId();
+      entry.leaseIds.add(leaseId);
+      leaseKeys.put(leaseId, key);
       leases.put(leaseId, new Lease(key.candidateId(), key.settings(), request.workerId(),
           clock.instant().plus(leaseDuration)));
       leaseTaken(request.workerId());
@@ -191,6 +203,11 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
     return null;
   }
 
+  /**
+   * Extends what the worker still holds. A lease that lapsed while its candidate still waits in the queue goes
+   * back to its holder (it was only late); any other lease is refused, so a worker that lost its lease to another,
+   * or works on a candidate already judged, stops spending its device on it.
+   */
   private Behavior<DispatcherProtocol.Command> onRenewLease(DispatcherProtocol.RenewLease renew) {
     expireLeases();
     Instant expires = clock.instant().plus(leaseDuration);
@@ -198,35 +215,92 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
     if (worker != null) {
       worker.last = clock.instant();
     }
-    offerParked();
+    List<String> refused = new ArrayList<>();
     for (String leaseId : renew.leaseIds()) {
       Lease lease = leases.get(leaseId);
       if (lease != null && lease.workerId().equals(renew.workerId())) {
         leases.put(leaseId, new Lease(lease.candidateId(), lease.settings(), lease.workerId(), expires));
+        continue;
       }
+      EntryKey key = lease == null ? leaseKeys.get(leaseId) : null;
+      Entry entry = key == null ? null : entries.get(key);
+      if (entry != null && leaseId.equals(entry.leaseId) && renew.workerId().equals(entry.holder)
+          && queue.remove(key)) {
+        leases.put(leaseId, new Lease(key.candidateId(), key.settings(), renew.workerId(), expires));
+        leaseTaken(renew.workerId());
+        continue;
+      }
+      refused.add(leaseId);
     }
+    if (!refused.isEmpty()) {
+      renew.replyTo().tell(new DispatcherProtocol.RenewalRefused(refused));
+    }
+    offerParked();
     return this;
   }
 
+  private Behavior<DispatcherProtocol.Command> onReleaseLease(DispatcherProtocol.ReleaseLease release) {
+    expireLeases();
+    parked.remove(release.workerId());
+    for (String leaseId : release.leaseIds()) {
+      Lease lease = leases.get(leaseId);
+      if (lease == null || !lease.workerId().equals(release.workerId())) {
+        continue;
+      }
+      leases.remove(leaseId);
+      leaseGiven(lease.workerId());
+      EntryKey key = new EntryKey(lease.candidateId(), lease.settings());
+      Entry entry = entries.get(key);
+      if (entry != null) {
+        entry.leaseId = null;
+        // Head of the queue: it has waited its turn once already.
+        queue.addFirst(key);
+      }
+    }
+    offerParked();
+    return this;
+  }
+
+  /**
+   * The first verdict for a candidate is kept, under whichever of its leases it comes: a worker whose lease lapsed
+   * may finish before the worker that got the candidate next, and its verdict is as good. Everything after it
+   * (repeats, the other worker's) is acked and dropped, and the other worker's renewals are refused.
+   */
   private Behavior<DispatcherProtocol.Command> onReportVerdict(DispatcherProtocol.ReportVerdict report) {
     Verdict verdict = report.verdict();
     Lease lease = leases.remove(report.leaseId());
     if (lease != null) {
-      leaseGiven(lease.workerId(), true);
+      leaseGiven(lease.workerId());
     }
-    VerifySettings settings = lease != null ? lease.settings() : settingsOf(verdict.candidateId(), report.leaseId());
-    if (settings != null) {
-      EntryKey key = new EntryKey(verdict.candidateId(), settings);
-      Entry entry = entries.remove(key);
-      if (entry != null) {
-        queue.remove(key);
-        String deviceType = verdict.device() != null ? verdict.device().name() : "cpu";
-        cache.put(new CacheKey(verdict.candidateId(), settings, deviceType), verdict);
-        entry.waiting.forEach(waiter -> waiter.tell(new DispatcherProtocol.VerdictReady(verdict)));
+    EntryKey key = lease != null ? new EntryKey(lease.candidateId(), lease.settings())
+        : leaseKeys.get(report.leaseId());
+    Entry entry = key == null || !key.candidateId().equals(verdict.candidateId()) ? null : entries.get(key);
+    if (entry != null) {
+      if (lease == null) {
+        getContext().getLog().atDebug().addKeyValue("candidate", key.candidateId().value())
+            .log("verdict under a lapsed lease accepted");
       }
+      forget(key);
+      verdictCounted(lease != null ? lease.workerId() : null);
+      String deviceType = verdict.device() != null ? verdict.device().name() : "cpu";
+      cache.put(new CacheKey(verdict.candidateId(), key.settings(), deviceType), verdict);
+      entry.waiting.forEach(waiter -> waiter.tell(new DispatcherProtocol.VerdictReady(verdict)));
     }
     report.replyTo().tell(new DispatcherProtocol.VerdictAck(report.leaseId()));
     return this;
+  }
+
+  /** The candidate leaves: its queue place and every lease it had, so no holder can renew one. */
+  private void forget(EntryKey key) {
+    Entry entry = entries.remove(key);
+    queue.remove(key);
+    for (String leaseId : entry.leaseIds) {
+      Lease held = leases.remove(leaseId);
+      if (held != null) {
+        leaseGiven(held.workerId());
+      }
+      leaseKeys.remove(leaseId);
+    }
   }
 
   private Behavior<DispatcherProtocol.Command> onGetStatus(DispatcherProtocol.GetStatus get) {
@@ -256,23 +330,27 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
     }
   }
 
-  private void leaseGiven(String workerId, boolean withVerdict) {
-    Instant now = clock.instant();
-    if (withVerdict) {
-      verdictCount++;
-      recentVerdicts.addLast(now);
-      pruneVerdicts(now);
-    }
+  /** A lease ended (verdict, release, lapse or the candidate judged elsewhere). */
+  private void leaseGiven(String workerId) {
     Seen w = seen.get(workerId);
     if (w == null || w.leases == 0) {
       return;
     }
-    if (withVerdict) {
-      w.verdicts++;
-    }
     if (--w.leases == 0 && w.leasedSince != null) {
-      w.leased = w.leased.plus(Duration.between(w.leasedSince, now));
+      w.leased = w.leased.plus(Duration.between(w.leasedSince, clock.instant()));
       w.leasedSince = null;
+    }
+  }
+
+  /** An accepted verdict; {@code workerId} is null for one that came under a lapsed lease. */
+  private void verdictCounted(String workerId) {
+    Instant now = clock.instant();
+    verdictCount++;
+    recentVerdicts.addLast(now);
+    pruneVerdicts(now);
+    Seen w = workerId == null ? null : seen.get(workerId);
+    if (w != null) {
+      w.verdicts++;
     }
   }
 
@@ -287,12 +365,6 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
     return d.toNanos() / 1e9;
   }
 
-  private VerifySettings settingsOf(CandidateId id, String leaseId) {
-    return entries.entrySet().stream()
-        .filter(e -> e.getKey().candidateId().equals(id) && leaseId.equals(e.getValue().leaseId))
-        .map(e -> e.getKey().settings()).findFirst().orElse(null);
-  }
-
   /**
    * Lapsed leases are found when the next message arrives, not by a timer: every live worker renews and asks at a
    * third of the lease, so some message comes along well within a lease; and with no worker left there is
@@ -305,7 +377,7 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
       Map.Entry<String, Lease> e = it.next();
       if (e.getValue().expires().isBefore(now)) {
         it.remove();
-        leaseGiven(e.getValue().workerId(), false);
+        leaseGiven(e.getValue().workerId());
         EntryKey key = new EntryKey(e.getValue().candidateId(), e.getValue().settings());
         if (entries.containsKey(key)) {
           getContext().getLog().atWarn().addKeyValue("candidate", key.candidateId().value())

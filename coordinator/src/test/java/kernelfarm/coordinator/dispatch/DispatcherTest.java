@@ -108,6 +108,119 @@ class DispatcherTest {
     assertNotEquals(offer.leaseId(), again.leaseId());
   }
 
+  /** Worker a's lease lapses and the candidate goes to worker b; returns both offers. */
+  private DispatcherProtocol.WorkOffer[] lapseAndReLease(ManualClock clock, ActorRef<DispatcherProtocol.Command>
+      dispatcher, TestProbe<DispatcherProtocol.WorkOffer> a, TestProbe<DispatcherProtocol.WorkOffer> b) {
+    dispatcher.tell(new DispatcherProtocol.RequestWork("node-a/device-0", H100, a.getRef()));
+    DispatcherProtocol.WorkOffer first = a.receiveMessage();
+    clock.advance(LEASE.plusSeconds(1));
+    dispatcher.tell(new DispatcherProtocol.RequestWork("node-b/device-0", H100, b.getRef()));
+    DispatcherProtocol.WorkOffer second = b.receiveMessage();
+    assertEquals(first.candidate().id(), second.candidate().id());
+    return new DispatcherProtocol.WorkOffer[] {first, second};
+  }
+
+  @Test
+  void aVerdictUnderALapsedLeaseIsAcceptedOnceAndTheNewHoldersRenewalIsRefused() {
+    ManualClock clock = new ManualClock();
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE));
+    Submitted s = submit(dispatcher, "level1/26_GELU", Backend.CUDA, "source-late-verdict");
+    DispatcherProtocol.WorkOffer[] offers = lapseAndReLease(clock, dispatcher, kit.createTestProbe(),
+        kit.createTestProbe());
+
+    // Worker a was only slow: its verdict arrives under the lapsed lease, and counts.
+    TestProbe<DispatcherProtocol.VerdictAck> acks = kit.createTestProbe();
+    Verdict late = verdict(s.candidate(), "late-a");
+    dispatcher.tell(new DispatcherProtocol.ReportVerdict(offers[0].leaseId(), late, acks.getRef()));
+    dispatcher.tell(new DispatcherProtocol.ReportVerdict(offers[0].leaseId(), late, acks.getRef()));
+    assertEquals(offers[0].leaseId(), acks.receiveMessage().leaseId());
+    assertEquals(offers[0].leaseId(), acks.receiveMessage().leaseId());
+    assertEquals(late, s.branch().receiveMessage().verdict(), "accepted");
+
+    // Worker b is told to stop, and its verdict, should it come, is acked and dropped.
+    TestProbe<DispatcherProtocol.RenewalRefused> refusals = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RenewLease("node-b/device-0", List.of(offers[1].leaseId()),
+        refusals.getRef()));
+    assertEquals(List.of(offers[1].leaseId()), refusals.receiveMessage().leaseIds());
+    dispatcher.tell(new DispatcherProtocol.ReportVerdict(offers[1].leaseId(), verdict(s.candidate(), "b"),
+        acks.getRef()));
+    assertEquals(offers[1].leaseId(), acks.receiveMessage().leaseId());
+    s.branch().expectNoMessage(Duration.ofMillis(300));
+  }
+
+  @Test
+  void aRenewalFromAStaleHolderIsRefusedAndTheNewHoldersIsNot() {
+    ManualClock clock = new ManualClock();
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE));
+    submit(dispatcher, "level1/27_SELU", Backend.CUDA, "source-stale-renewal");
+    DispatcherProtocol.WorkOffer[] offers = lapseAndReLease(clock, dispatcher, kit.createTestProbe(),
+        kit.createTestProbe());
+    TestProbe<DispatcherProtocol.RenewalRefused> stale = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RenewLease("node-a/device-0", List.of(offers[0].leaseId()),
+        stale.getRef()));
+    assertEquals(List.of(offers[0].leaseId()), stale.receiveMessage().leaseIds());
+    // Someone else naming b's lease is refused too, and does not take it over.
+    dispatcher.tell(new DispatcherProtocol.RenewLease("node-a/device-0", List.of(offers[1].leaseId()),
+        stale.getRef()));
+    assertEquals(List.of(offers[1].leaseId()), stale.receiveMessage().leaseIds());
+    TestProbe<DispatcherProtocol.RenewalRefused> holder = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RenewLease("node-b/device-0", List.of(offers[1].leaseId()),
+        holder.getRef()));
+    holder.expectNoMessage(Duration.ofMillis(300));
+  }
+
+  @Test
+  void aLateRenewalBeforeTheCandidateIsLeasedAgainKeepsTheLease() {
+    ManualClock clock = new ManualClock();
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE));
+    submit(dispatcher, "level1/28_HardSigmoid", Backend.CUDA, "source-late-renewal");
+    TestProbe<DispatcherProtocol.WorkOffer> a = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("node-a/device-0", H100, a.getRef()));
+    DispatcherProtocol.WorkOffer offer = a.receiveMessage();
+    clock.advance(LEASE.plusSeconds(1));
+    TestProbe<DispatcherProtocol.RenewalRefused> refusals = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RenewLease("node-a/device-0", List.of(offer.leaseId()),
+        refusals.getRef()));
+    refusals.expectNoMessage(Duration.ofMillis(300));
+    TestProbe<DispatcherProtocol.WorkOffer> b = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("node-b/device-0", H100, b.getRef()));
+    b.expectNoMessage(Duration.ofMillis(300));
+  }
+
+  @Test
+  void aReleasedLeaseGoesToTheNextWorkerAtOnceAndTheReleaserGetsNoMore() {
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(new ManualClock(), LEASE));
+    Submitted first = submit(dispatcher, "level1/24_LogSoftmax", Backend.CUDA, "source-released");
+    TestProbe<DispatcherProtocol.WorkOffer> sick = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("sick/device-0", H100, sick.getRef()));
+    DispatcherProtocol.WorkOffer offer = sick.receiveMessage();
+    // It asks for more, then turns unhealthy: its lease and its pending request both go.
+    dispatcher.tell(new DispatcherProtocol.RequestWork("sick/device-0", H100, sick.getRef()));
+    dispatcher.tell(new DispatcherProtocol.ReleaseLease("sick/device-0", List.of(offer.leaseId())));
+    submit(dispatcher, "level1/24_LogSoftmax", Backend.CUDA, "source-after-release");
+    sick.expectNoMessage(Duration.ofMillis(300));
+
+    TestProbe<DispatcherProtocol.WorkOffer> healthy = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("healthy/device-0", H100, healthy.getRef()));
+    DispatcherProtocol.WorkOffer again = healthy.receiveMessage();
+    assertEquals(first.candidate().id(), again.candidate().id(), "the released candidate first, with no lapse");
+    assertNotEquals(offer.leaseId(), again.leaseId());
+  }
+
+  @Test
+  void aReleaseFromAWorkerThatDoesNotHoldTheLeaseChangesNothing() {
+    ManualClock clock = new ManualClock();
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE));
+    submit(dispatcher, "level1/25_Swish", Backend.CUDA, "source-not-yours");
+    TestProbe<DispatcherProtocol.WorkOffer> holder = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("holder", H100, holder.getRef()));
+    DispatcherProtocol.WorkOffer offer = holder.receiveMessage();
+    dispatcher.tell(new DispatcherProtocol.ReleaseLease("someone-else", List.of(offer.leaseId())));
+    TestProbe<DispatcherProtocol.WorkOffer> other = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("other", H100, other.getRef()));
+    other.expectNoMessage(Duration.ofMillis(300));
+  }
+
   @Test
   void statusCountsQueueLeasesVerdictsAndEachWorkersLeasedTime() {
     ManualClock clock = new ManualClock();
@@ -183,7 +296,8 @@ class DispatcherTest {
     dispatcher.tell(new DispatcherProtocol.RequestWork("a", H100, worker.getRef()));
     DispatcherProtocol.WorkOffer offer = worker.receiveMessage();
     clock.advance(LEASE.dividedBy(2));
-    dispatcher.tell(new DispatcherProtocol.RenewLease("a", List.of(offer.leaseId())));
+    dispatcher.tell(new DispatcherProtocol.RenewLease("a", List.of(offer.leaseId()),
+        kit.<DispatcherProtocol.RenewalRefused>createTestProbe().getRef()));
     // RenewLease has no reply: a submission's Queued (same sender, so processed after it) says it was handled
     // before the clock moves on. A cpu candidate, so the GPU worker below is not offered it.
     submit(dispatcher, "level1/20_LeakyReLU", Backend.CPU, "source-renew-sync");

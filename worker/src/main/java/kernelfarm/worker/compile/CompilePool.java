@@ -26,7 +26,9 @@ import kernelfarm.worker.sandbox.Verdicts;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -38,7 +40,9 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * by the host's devices), so the same source is built once however many devices or leases ask; concurrent asks
  * for one source share one build.
  *
- * <p>Compile processes are started ahead (torch imported) so a slot never waits for an interpreter.
+ * <p>Compile processes are started ahead (torch imported) so a slot never waits for an interpreter. Spawn it on
+ * the worker's blocking dispatcher ({@code WorkerSettings.BLOCKING_DISPATCHER}): it starts processes and writes
+ * sources and builds in its handlers, and its sessions (on the same dispatcher) kill process groups.
  */
 public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
   /** Local to the worker node: builds never leave the host that made them. */
@@ -98,11 +102,26 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
     return newReceiveBuilder()
         .onMessage(Compile.class, this::onCompile)
         .onMessage(JobFinished.class, this::onJobFinished)
-        .onSignal(PostStop.class, signal -> {
-          spares.forEach(HarnessProcess::kill);
-          return this;
-        })
+        .onSignal(PreRestart.class, signal -> giveUp())
+        .onSignal(PostStop.class, signal -> giveUp())
         .build();
+  }
+
+  /**
+   * On a restart or stop. A restarted pool starts spares of its own, so these are killed (running compiles are
+   * child sessions, stopped with their processes). Every asker still waiting is answered now, since a fresh pool
+   * knows nothing of them: "no compile error", which decides nothing, and the evaluation builds whatever is
+   * missing, as after a compile process that died by itself. Without this answer a GpuWorker would renew that
+   * lease forever for a build nobody runs.
+   */
+  private Behavior<Command> giveUp() {
+    spares.forEach(HarnessProcess::kill);
+    spares.clear();
+    inFlight.values().forEach(waiting -> waiting.forEach(compile ->
+        compile.replyTo().tell(new Compiled(job(compile), null, 0, false))));
+    inFlight.clear();
+    queue.clear();
+    return this;
   }
 
   private Behavior<Command> onCompile(Compile compile) {
@@ -146,7 +165,7 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
             case "probe", "build" -> launcher.settings().stageTimeout(stage);
             default -> launcher.settings().stageTimeout("compile");
           },
-          finishedAdapter));
+          finishedAdapter), DispatcherSelector.sameAsParent());
     }
   }
 
