@@ -76,12 +76,8 @@ final class CampaignRemoteCommands {
       out.printf("campaign %s (%s): %s, %d/%d problems done, %d rounds%n", c.path("id").asText(),
           c.path("name").asText(), c.path("state").asText(), c.path("problemsDone").asInt(),
           c.path("problems").asInt(), s.path("rounds").asInt());
-      out.printf("strict:      correct %d/%d (%s)  fast_1.0 %s  geomean %s%n", s.path("correct").asInt(),
-          s.path("problems").asInt(), pct(s.path("correctnessRate")), pct(s.path("fastP").path("fast_1.0")),
-          speedup(s.path("geomeanSpeedup")));
-      out.printf("kernelbench: correct %d/%d (%s)  fast_1.0 %s  geomean %s%n", kb.path("correct").asInt(),
-          s.path("problems").asInt(), pct(kb.path("correctnessRate")), pct(kb.path("fastP").path("fast_1.0")),
-          speedup(kb.path("geomeanSpeedup")));
+      ruleSet(out, "strict:     ", s, s.path("problems").asInt());
+      ruleSet(out, "kernelbench:", kb, s.path("problems").asInt());
       out.printf("device %.1f s  tokens %d in, %d out  cost $%.4f%n", s.path("gpuSeconds").asDouble(),
           s.path("promptTokens").asLong(), s.path("completionTokens").asLong(), s.path("costUsd").asDouble());
       out.printf("%-30s %-9s %7s %-13s %8s%n", "problem", "state", "rounds", "best", "speedup");
@@ -116,6 +112,13 @@ final class CampaignRemoteCommands {
       out.flush();
       return 0;
     }
+  }
+
+  /** One rule set's figures: a campaign summary, or its {@code kernelbench} part (the same fields). */
+  private static void ruleSet(PrintWriter out, String label, JsonNode figures, int problems) {
+    out.printf("%s correct %d/%d (%s)  fast_1.0 %s  geomean %s%n", label, figures.path("correct").asInt(), problems,
+        pct(figures.path("correctnessRate")), pct(figures.path("fastP").path("fast_1.0")),
+        speedup(figures.path("geomeanSpeedup")));
   }
 
   private static String pct(JsonNode v) {

@@ -87,6 +87,9 @@ class ProcessRestartTest {
   static int roundRequests(FakeLlmServer llm, int round) {
     int n = 0;
     for (FakeLlmServer.Recorded r : llm.requests()) {
+      if (r.body() == null) {
+        continue; // not a chat completion: the reachability check before a campaign starts
+      }
       int assistants = 0;
       for (JsonNode m : r.body().path("messages")) {
         if (m.path("role").asText().equals("assistant")) {
