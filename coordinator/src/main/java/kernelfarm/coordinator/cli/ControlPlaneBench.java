@@ -359,7 +359,7 @@ final class ControlPlaneBench implements Callable<Integer> {
     return (double) total * rounds / ((System.nanoTime() - started) / 1e9);
   }
 
-  private record LatencyElapsed(DispatcherProtocol.WorkOffer offer) {}
+  private record LatencyElapsed(DispatcherProtocol.WorkOffer offer, int slot) {}
 
   private record Leased(DispatcherProtocol.WorkOffer offer, int slot) {}
 
@@ -383,8 +383,8 @@ final class ControlPlaneBench implements Callable<Integer> {
       }
       return Behaviors.receive(Object.class)
           .onMessage(Leased.class, j -> {
-            timers.startSingleTimer(j.offer().leaseId(), new LatencyElapsed(j.offer()), latency);
-            dispatcher.tell(new DispatcherProtocol.RequestWork("fake-" + j.slot(), cpu, offers.get(j.slot())));
+            // A slot is a GPU: it holds one lease at a time and asks again only once it has answered.
+            timers.startSingleTimer(j.offer().leaseId(), new LatencyElapsed(j.offer(), j.slot()), latency);
             return Behaviors.same();
           })
           .onMessage(LatencyElapsed.class, o -> {
@@ -396,6 +396,7 @@ final class ControlPlaneBench implements Callable<Integer> {
                 Map.of("timing", latency.toMillis() * 1.0), null, new Timing("fake", ref, cand, speedup, "measured"),
                 List.of(), null, null, new DeviceRef("fake", 0, "fake"), "fake verdict", List.of());
             dispatcher.tell(new DispatcherProtocol.ReportVerdict(offer.leaseId(), v, acks));
+            dispatcher.tell(new DispatcherProtocol.RequestWork("fake-" + o.slot(), cpu, offers.get(o.slot())));
             verdicts.incrementAndGet();
             return Behaviors.same();
           })
