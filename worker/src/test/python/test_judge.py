@@ -178,9 +178,10 @@ class EvaluationProcessTest(unittest.TestCase):
         env = {"PATH": "/usr/bin:/bin", "HOME": scratch, "TMPDIR": os.path.join(scratch, "tmp"),
                "PYTHONPATH": HARNESS_ROOT, "PYTHONDONTWRITEBYTECODE": "1", "KFARM_ROLE": "evaluate",
                "KFARM_BACKEND": "cpu", "KFARM_SANDBOX_GAPS": "a unit test"}
-        process = subprocess.Popen([sys.executable, "-m", "harness"], cwd=scratch, env=env,
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=open(os.path.join(work, "stderr"), "w"), start_new_session=True)
+        with open(os.path.join(work, "stderr"), "w") as stderr:
+            process = subprocess.Popen([sys.executable, "-m", "harness"], cwd=scratch, env=env,
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                       start_new_session=True)
         self.addCleanup(lambda: _kill_group(process))
         ready = json.loads(process.stdout.readline())
         self.assertEqual("ready", ready["event"])
@@ -341,6 +342,7 @@ def _kill_group(process):
     except OSError:
         pass
     process.wait()
+    process.stdout.close()
 
 
 if __name__ == "__main__":

@@ -85,12 +85,13 @@ def _runner(judge_pid: int, to_judge: tuple, to_runner: tuple, backend: str, lim
     if to_judge[1] != 3:
         os.dup2(to_judge[1], 3, inheritable=False)
         os.close(to_judge[1])
-    isolation.protect_judge(judge_pid)
+    sealed = isolation.protect_judge(judge_pid)
     isolation.guard_forks()
     from .channel import RunnerChannel
     channel = RunnerChannel(3, to_runner[0])
     environment = _warm_up("evaluate", backend, limits)
-    channel.send({"t": "ready"})
+    # Said before any candidate code runs here, so the judge may believe it.
+    channel.send({"t": "ready", "sealed": sealed})
     message = channel.receive()
     request = Request(**message["request"])
     if request.cpus:

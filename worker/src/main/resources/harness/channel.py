@@ -15,6 +15,7 @@ import math
 import os
 import select
 import struct
+import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -78,6 +79,10 @@ class RunnerChannel:
             self.send({"t": "trial", "trial": index, "seed": seed, "outputs": descriptions}, payload)
         finally:
             release()
+        # Wait until the judge has compared: its reference must not share the device with what runs next here
+        # (the anti-cheat re-runs, the timed calls).
+        if self.receive().get("t") != "compared":
+            raise ChannelError("the judge did not answer a trial")
 
     def timed_begin(self) -> None:
         self.send({"t": "timed-begin"})
@@ -98,7 +103,10 @@ class JudgeChannel:
 
     def send(self, header: Dict[str, Any]) -> None:
         body = json.dumps(header, allow_nan=False, default=str).encode()
-        _write_all(self.write_fd, _PREFIX.pack(MAGIC, len(body), 0) + body)
+        try:
+            _write_all(self.write_fd, _PREFIX.pack(MAGIC, len(body), 0) + body)
+        except BrokenPipeError:
+            self._gone_or_forged("closed its end of the judge's channel")
 
     def runner_exited(self) -> bool:
         if self.exit_status is None:
@@ -123,8 +131,7 @@ class JudgeChannel:
         try:
             prefix = _read_exact(self.stream, _PREFIX.size)
         except EOFError:
-            self._reap()
-            raise RunnerGone(self.exit_status)
+            self._gone_or_forged("closed its end of the judge's channel")
         magic, length, payload = _PREFIX.unpack(prefix)
         if magic != MAGIC:
             raise ChannelError(f"bytes that are not a frame ({prefix[:12]!r})")
@@ -154,11 +161,13 @@ class JudgeChannel:
                 raise ChannelError("the payload ended early")
             length -= n
 
-    def _reap(self) -> None:
-        try:
-            _, self.exit_status = os.waitpid(self.runner_pid, 0)
-        except ChildProcessError:
-            pass
+    def _gone_or_forged(self, what: str) -> None:
+        """The channel closed: the runner died (it may take a moment to be reaped), or it closed it on purpose."""
+        for _ in range(40):
+            if self.runner_exited():
+                raise RunnerGone(self.exit_status)
+            time.sleep(0.05)
+        raise ChannelError(what)
 
 
 def _read_exact(stream: io.FileIO, n: int) -> bytes:

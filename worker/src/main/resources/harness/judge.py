@@ -135,10 +135,13 @@ class Judge:
             try:
                 header, payload = self.channel.next_frame()
                 kind = header["t"]
+                if kind != "trial" and payload:
+                    raise ChannelError(f"a payload on a {kind[:40]} message")
                 if kind == "stage":
                     self._on_stage(header)
                 elif kind == "trial":
                     self._on_trial(header, payload)
+                    self.channel.send({"t": "compared"})
                 elif kind == "timed-begin":
                     self.timed_since = time.perf_counter()
                 elif kind == "timed":
@@ -151,8 +154,6 @@ class Judge:
                     return
                 else:
                     raise ChannelError(f"a message of type {kind[:40]}")
-                if kind != "trial" and payload:
-                    raise ChannelError(f"a payload on a {kind} message")
             except RunnerGone as gone:
                 mirror_exit(gone.status, self.out)
             except ChannelError as error:
@@ -407,6 +408,9 @@ def serve(channel: JudgeChannel, protocol_out: TextIO, environment: Dict[str, An
             raise ChannelError("no ready message")
     except RunnerGone as gone:
         mirror_exit(gone.status, protocol_out)
+    if header.get("sealed") is not True:
+        gaps = environment["isolation"]["gaps"]
+        gaps.append("no seccomp filter between the candidate and its judge: it may signal the judge")
     send(protocol_out, {"event": "ready", "pid": os.getpid(), "role": "evaluate",
                         "torch": environment["torch"], "device": environment["device"]})
     line = sys.stdin.readline()
