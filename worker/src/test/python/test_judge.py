@@ -9,6 +9,7 @@ import sys
 import tempfile
 import textwrap
 import threading
+import time
 import unittest
 import uuid
 
@@ -17,6 +18,8 @@ import torch
 from harness import channel, isolation, judge
 
 HARNESS_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(judge.__file__)))
+# cpu here; KFARM_TEST_BACKEND=cuda runs the same evaluations on a GPU host.
+BACKEND = os.environ.get("KFARM_TEST_BACKEND", "cpu")
 
 
 class TimingBoundTest(unittest.TestCase):
@@ -163,30 +166,7 @@ class EvaluationProcessTest(unittest.TestCase):
     candidates here attack only their own process and their parent, the judge."""
 
     def evaluate(self, candidate, **request):
-        work = tempfile.mkdtemp(prefix="kfarm-judge-test-")
-        self.addCleanup(shutil.rmtree, work, True)
-        scratch = os.path.join(work, "scratch")
-        os.makedirs(os.path.join(scratch, "tmp"))
-        for name, text in (("problem.py", RELU), ("candidate.py", textwrap.dedent(candidate))):
-            with open(os.path.join(scratch, name), "w") as f:
-                f.write(text)
-        token = str(uuid.uuid4())
-        line = {"id": "c-test", "mode": "evaluate", "problem_path": os.path.join(scratch, "problem.py"),
-                "candidate_path": os.path.join(scratch, "candidate.py"), "backend": "cpu",
-                "build_dir": os.path.join(scratch, "build"), "scratch_dir": scratch, "token": token,
-                "timing_trials": 20, "warmup_runs": 2, "extra": {"problemId": "relu"}, **request}
-        env = {"PATH": "/usr/bin:/bin", "HOME": scratch, "TMPDIR": os.path.join(scratch, "tmp"),
-               "PYTHONPATH": HARNESS_ROOT, "PYTHONDONTWRITEBYTECODE": "1", "KFARM_ROLE": "evaluate",
-               "KFARM_BACKEND": "cpu", "KFARM_SANDBOX_GAPS": "a unit test"}
-        with open(os.path.join(work, "stderr"), "w") as stderr:
-            process = subprocess.Popen([sys.executable, "-m", "harness"], cwd=scratch, env=env,
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-                                       start_new_session=True)
-        self.addCleanup(lambda: _kill_group(process))
-        ready = json.loads(process.stdout.readline())
-        self.assertEqual("ready", ready["event"])
-        process.stdin.write((json.dumps(line) + "\n").encode())
-        process.stdin.close()
+        process, token = self.start(candidate, **request)
         stages, result = [], None
         for raw in process.stdout:
             message = json.loads(raw)
@@ -196,11 +176,38 @@ class EvaluationProcessTest(unittest.TestCase):
                 result = message
                 break
         code = process.wait(timeout=120)
-        with open(os.path.join(work, "stderr")) as f:
-            self.stderr = f.read()
         if result is not None:
             self.assertEqual(token, result.get("token"), "the judge's line carries the token")
         return result, stages, code
+
+    def start(self, candidate, **request):
+        work = tempfile.mkdtemp(prefix="kfarm-judge-test-")
+        self.addCleanup(shutil.rmtree, work, True)
+        scratch = os.path.join(work, "scratch")
+        os.makedirs(os.path.join(scratch, "tmp"))
+        for name, text in (("problem.py", RELU), ("candidate.py", textwrap.dedent(candidate))):
+            with open(os.path.join(scratch, name), "w") as f:
+                f.write(text)
+        token = str(uuid.uuid4())
+        line = {"id": "c-test", "mode": "evaluate", "problem_path": os.path.join(scratch, "problem.py"),
+                "candidate_path": os.path.join(scratch, "candidate.py"), "backend": BACKEND,
+                "build_dir": os.path.join(scratch, "build"), "scratch_dir": scratch, "token": token,
+                "timing_trials": 20, "warmup_runs": 2, "extra": {"problemId": "relu"}, **request}
+        env = {"PATH": "/usr/bin:/bin", "HOME": scratch, "TMPDIR": os.path.join(scratch, "tmp"),
+               "PYTHONPATH": HARNESS_ROOT, "PYTHONDONTWRITEBYTECODE": "1", "KFARM_ROLE": "evaluate",
+               "KFARM_BACKEND": BACKEND, "KFARM_SANDBOX_GAPS": "a unit test"}
+        env.update({k: os.environ[k] for k in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "CUDA_HOME")
+                    if k in os.environ})
+        with open(os.path.join(work, "stderr"), "w") as stderr:
+            process = subprocess.Popen([sys.executable, "-m", "harness"], cwd=scratch, env=env,
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                       start_new_session=True)
+        self.addCleanup(lambda: _kill_group(process))
+        ready = json.loads(process.stdout.readline())
+        self.assertEqual("ready", ready["event"])
+        process.stdin.write((json.dumps(line) + "\n").encode())
+        process.stdin.close()
+        return process, token
 
     def test_an_honest_candidate_is_correct(self):
         result, stages, _ = self.evaluate("""
@@ -279,6 +286,30 @@ class EvaluationProcessTest(unittest.TestCase):
         self.assertEqual(7, code)
         self.assertEqual("correctness", stages[-1])
 
+    def test_the_runner_dies_with_the_judge(self):
+        process, _ = self.start("""
+            import time
+            import torch
+            import torch.nn as nn
+            class ModelNew(nn.Module):
+                def forward(self, x):
+                    time.sleep(60)
+            """)
+        for raw in process.stdout:
+            if json.loads(raw).get("stage") == "correctness":
+                break
+        with open(f"/proc/{process.pid}/task/{process.pid}/children") as f:
+            runners = [int(pid) for pid in f.read().split()]
+        self.assertEqual(1, len(runners), "one runner per judge")
+        time.sleep(0.5)  # into forward's sleep, where nothing reads the judge's channel
+        os.kill(process.pid, signal.SIGKILL)  # the judge alone, not its group
+        process.wait()
+        for _ in range(100):
+            if not _alive(runners[0]):
+                break
+            time.sleep(0.05)
+        self.assertFalse(_alive(runners[0]), "the runner outlived its judge")
+
     def test_the_runner_cannot_kill_the_judge(self):
         result, _, _ = self.evaluate("""
             import os
@@ -316,11 +347,13 @@ class EvaluationProcessTest(unittest.TestCase):
             import torch.nn as nn
             timing = sys.modules["harness.timing"]
             sys.modules["harness.integrity"].Integrity.violations = lambda self: []
-            honest = timing.WallTimer.time_call
-            def fast(self, call):
-                own, whole, out = honest(self, call)
-                return own / 100, whole, out
-            timing.WallTimer.time_call = fast
+            def slowed(honest):
+                def fast(self, call):
+                    own, whole, out = honest(self, call)
+                    return own / 100, whole if whole is None else whole / 100, out
+                return fast
+            for timer in (timing.WallTimer, timing.CudaTimer):
+                timer.time_call = slowed(timer.time_call)
             class ModelNew(nn.Module):
                 def forward(self, x):
                     time.sleep(0.005)
@@ -334,6 +367,14 @@ class EvaluationProcessTest(unittest.TestCase):
 
 def _check(verdict, name):
     return next(c for c in verdict["checks"] if c["name"] == name)
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _kill_group(process):
