@@ -39,12 +39,12 @@ class TimingBoundTest(unittest.TestCase):
                                                                  "reference": self.stats(100, 0.005)}))
 
     def test_a_slowed_clock_is_caught(self):
-        # The candidate's calls really took 3 ms each; the runner's clock said 30 us. The reference's honest
-        # 3 ms calls do not hide it.
-        reason = judge.implausible_timing(200 * 3e-3, {"candidate": self.stats(100, 0.03),
-                                                       "reference": self.stats(100, 3.0)})
+        # The candidate's calls really took 5 ms each; the runner's clock said 50 us. The reference's honest
+        # 5 ms calls do not hide it.
+        reason = judge.implausible_timing(200 * 5e-3, {"candidate": self.stats(100, 0.05),
+                                                       "reference": self.stats(100, 5.0)})
         self.assertIn("tampered", reason)
-        self.assertIsNotNone(judge.implausible_timing(100 * 3e-3, {"candidate": self.stats(100, 0.03)}))
+        self.assertIsNotNone(judge.implausible_timing(100 * 5e-3, {"candidate": self.stats(100, 0.05)}))
 
     def test_claims_beyond_the_wall_clock_are_caught(self):
         reason = judge.implausible_timing(0.05, {"candidate": self.stats(100, 1.0), "reference": self.stats(100, 9.0)})
