@@ -16,6 +16,7 @@ import uuid
 import torch
 
 from harness import channel, isolation, judge
+from harness import compare as compare_module
 
 HARNESS_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(judge.__file__)))
 # cpu here; KFARM_TEST_BACKEND=cuda runs the same evaluations on a GPU host.
@@ -128,6 +129,24 @@ class ChannelTest(unittest.TestCase):
         self.assertEqual([None, "text"], received[9:11])
         self.assertIsInstance(received[11], channel.Opaque)
         self.assertFalse(received[11] == received[11])
+
+    def test_outputs_unlike_the_reference_are_not_read(self):
+        to_judge, to_runner = os.pipe(), os.pipe()
+        runner = channel.RunnerChannel(to_judge[1], to_runner[0])
+        judge_end = channel.JudgeChannel(to_judge[0], to_runner[1], os.getpid())
+        descriptions, payload = channel.describe([torch.randn(64, 64), torch.randn(3)])
+        sender = threading.Thread(target=lambda: runner.send({"t": "trial", "outputs": descriptions}, payload))
+        sender.start()
+        header, size = judge_end.next_frame()
+        got = channel.receive_outputs(judge_end, header["outputs"], size, torch.device("cpu"),
+                                      like=[torch.zeros(2, 2), torch.zeros(3)])
+        sender.join()
+        self.assertEqual("meta", got[0].device.type)
+        self.assertEqual([64, 64], list(got[0].shape))
+        self.assertEqual("shape", compare_module.compare([torch.zeros(2, 2)], got[:1], 0.01, 0.01).mismatch.kind)
+        self.assertEqual("cpu", got[1].device.type)
+        for fd in (*to_judge, *to_runner):
+            os.close(fd)
 
     def test_a_size_that_does_not_match_the_shape_is_refused(self):
         def lie(descriptions):

@@ -245,9 +245,12 @@ class Opaque:
 _DTYPES = {str(v): v for v in vars(torch).values() if isinstance(v, torch.dtype)}
 
 
-def receive_outputs(channel: JudgeChannel, descriptions: Any, payload: int, device: torch.device) -> List[Any]:
+def receive_outputs(channel: JudgeChannel, descriptions: Any, payload: int, device: torch.device,
+                    like: Optional[Sequence[Any]] = None) -> List[Any]:
     """The runner's outputs of one trial, rebuilt on `device` (judge side). Raises ChannelError on a description
-    that does not add up to the payload that follows."""
+    that does not add up to the payload that follows. A tensor whose shape or dtype differs from the reference's
+    output at its place (`like`) is not read: it stands as an empty meta tensor of its shape, enough for the
+    comparison to report the mismatch, so the judge never holds more than the reference's own outputs."""
     if not isinstance(descriptions, list):
         raise ChannelError("outputs that are not a list")
     declared = 0
@@ -284,11 +287,17 @@ def receive_outputs(channel: JudgeChannel, descriptions: Any, payload: int, devi
     if declared != payload or payload > MAX_OUTPUT_BYTES:
         raise ChannelError(f"outputs of {declared} bytes with a payload of {payload}")
     outputs: List[Any] = []
-    for kind, plan in plans:
+    for i, (kind, plan) in enumerate(plans):
         if kind != "tensor":
             outputs.append(plan)
             continue
         dtype, shape, nbytes = plan
+        expected = like[i] if like is not None and i < len(like) else None
+        if like is not None and not (isinstance(expected, torch.Tensor) and expected.dtype == dtype
+                                     and list(expected.shape) == shape):
+            channel.skip(nbytes)
+            outputs.append(torch.empty(shape, dtype=dtype, device="meta"))
+            continue
         host = torch.empty(shape, dtype=dtype)
         if nbytes:
             channel.read_into((ctypes.c_char * nbytes).from_address(host.data_ptr()))

@@ -184,7 +184,7 @@ class Judge:
                 "structure", None, "the reference", "the judge could not run the problem: " + self.problem_error))
             self.results.append((False, False, failed))
             return
-        outputs = receive_outputs(self.channel, header.get("outputs"), payload, self.device)
+        outputs = receive_outputs(self.channel, header.get("outputs"), payload, self.device, reference)
         try:
             result = compare.compare(reference, outputs, self.req.atol, self.req.rtol)
             kb_atol, kb_rtol = trials.kernelbench_tolerance(self.req.kernelbench_rules, reference)
