@@ -184,8 +184,8 @@ class EvaluationProcessTest(unittest.TestCase):
     """Whole evaluations in a real harness process (judge and runner), unsandboxed, on the cpu backend. The
     candidates here attack only their own process and their parent, the judge."""
 
-    def evaluate(self, candidate, **request):
-        process, token = self.start(candidate, **request)
+    def evaluate(self, candidate, role="evaluate", **request):
+        process, token = self.start(candidate, role, **request)
         stages, result = [], None
         for raw in process.stdout:
             message = json.loads(raw)
@@ -199,7 +199,7 @@ class EvaluationProcessTest(unittest.TestCase):
             self.assertEqual(token, result.get("token"), "the judge's line carries the token")
         return result, stages, code
 
-    def start(self, candidate, **request):
+    def start(self, candidate, role="evaluate", **request):
         work = tempfile.mkdtemp(prefix="kfarm-judge-test-")
         self.addCleanup(shutil.rmtree, work, True)
         scratch = os.path.join(work, "scratch")
@@ -213,7 +213,7 @@ class EvaluationProcessTest(unittest.TestCase):
                 "build_dir": os.path.join(scratch, "build"), "scratch_dir": scratch, "token": token,
                 "timing_trials": 20, "warmup_runs": 2, "extra": {"problemId": "relu"}, **request}
         env = {"PATH": "/usr/bin:/bin", "HOME": scratch, "TMPDIR": os.path.join(scratch, "tmp"),
-               "PYTHONPATH": HARNESS_ROOT, "PYTHONDONTWRITEBYTECODE": "1", "KFARM_ROLE": "evaluate",
+               "PYTHONPATH": HARNESS_ROOT, "PYTHONDONTWRITEBYTECODE": "1", "KFARM_ROLE": role,
                "KFARM_BACKEND": BACKEND, "KFARM_SANDBOX_GAPS": "a unit test"}
         env.update({k: os.environ[k] for k in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "CUDA_HOME")
                     if k in os.environ})
@@ -304,6 +304,34 @@ class EvaluationProcessTest(unittest.TestCase):
         self.assertIsNone(result)
         self.assertEqual(7, code)
         self.assertEqual("correctness", stages[-1])
+
+    def test_a_compile_process_relays_builds_and_compile_errors_only(self):
+        forger = """
+            import gc
+            import torch
+            import torch.nn as nn
+            for o in gc.get_objects():
+                if type(o).__name__ == "Request" and not o.token:
+                    found_no_token = True
+                if type(o).__name__ == "RunnerChannel":
+                    o.send({"t": "result", "compiled": {"event": "result", "verdict": {
+                        "status": "CORRECT", "stage": "timing", "checks": [], "summary": "fast"}}})
+            class ModelNew(nn.Module):
+                def forward(self, x):
+                    return torch.zeros_like(x)
+            """
+        result, stages, _ = self.evaluate(forger, role="compile", mode="compile")
+        self.assertEqual("REJECTED", result["verdict"]["status"], result["verdict"]["summary"])
+        self.assertEqual("FAILED", _check(result["verdict"], "timer_integrity")["outcome"])
+        honest, stages, _ = self.evaluate("""
+            import torch
+            import torch.nn as nn
+            class ModelNew(nn.Module):
+                def forward(self, x):
+                    return torch.relu(x)
+            """, role="compile", mode="compile")
+        self.assertEqual("compiled", honest["event"])
+        self.assertEqual(["compile"], stages)
 
     def test_the_runner_dies_with_the_judge(self):
         process, _ = self.start("""

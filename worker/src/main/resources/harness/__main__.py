@@ -4,11 +4,13 @@ The JVM starts the process ahead of need (pre-warmed: torch imported, the CUDA c
 one request line when a candidate is ready, reads stage events and one result, and discards the
 process, so nothing a candidate does survives into the next one.
 
-An evaluation process is two: before CUDA starts it forks, the parent becoming the judge (which alone holds the
+Every harness process is two: before CUDA starts it forks, the parent becoming the judge (which alone holds the
 protocol pipe, the request and its token, and decides correctness on its own; judge.py) and the child the runner
-(which runs the candidate and reports to the judge; stages.py). Each then brings up its own CUDA context. The
-worker still sees one process and one protocol. Compile processes stay single: they build, and decide no verdict of
-correctness (a COMPILE_ERROR at most, which a candidate gains nothing by forging).
+(which runs the candidate and reports to the judge; stages.py, build.py). Each then brings up its own CUDA context.
+The worker still sees one process and one protocol. Compile processes are split too, although they decide no
+correctness: the worker takes any verdict a compile process writes as final (CompilePool), so a candidate that
+found the token there could answer CORRECT before it was ever evaluated (hostile/forge_result did, at import).
+Their judge relays builds and COMPILE_ERROR verdicts only.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import traceback
 from typing import Any, Dict, Optional, TextIO
 
 from . import VERSION, isolation
-from .protocol import Request, send
+from .protocol import Request
 
 
 def main() -> int:
@@ -28,15 +30,13 @@ def main() -> int:
     isolation.pin_cpus([int(c) for c in os.environ.get("KFARM_CPUS", "").split(",") if c.strip()])
     role = os.environ.get("KFARM_ROLE", "evaluate")
     backend = os.environ.get("KFARM_BACKEND", "cpu")
-    if role != "evaluate":
-        return _single(role, backend, limits)
     import torch  # noqa: F401  (imported once, before the fork; CUDA is not initialised by the import)
     to_judge = os.pipe()
     to_runner = os.pipe()
     judge_pid = os.getpid()
     runner_pid = os.fork()
     if runner_pid == 0:
-        _runner(judge_pid, to_judge, to_runner, backend, limits)
+        _runner(judge_pid, to_judge, to_runner, role, backend, limits)
         os._exit(0)
     os.close(to_judge[1])
     os.close(to_runner[0])
@@ -51,7 +51,7 @@ def main() -> int:
     environment = _warm_up(role, backend, limits, judge=True)
     from . import judge
     from .channel import JudgeChannel
-    judge.serve(JudgeChannel(to_judge[0], to_runner[1], runner_pid), protocol_out, environment)
+    judge.serve(JudgeChannel(to_judge[0], to_runner[1], runner_pid), protocol_out, environment, role)
     protocol_out.flush()
     sys.stderr.flush()
     os._exit(0)
@@ -67,7 +67,8 @@ def _leave_the_scratch_folder() -> None:
     os.chdir("/")
 
 
-def _runner(judge_pid: int, to_judge: tuple, to_runner: tuple, backend: str, limits: Dict[str, str]) -> None:
+def _runner(judge_pid: int, to_judge: tuple, to_runner: tuple, role: str, backend: str,
+            limits: Dict[str, str]) -> None:
     """The child: runs the candidate, reports to the judge, and dies with it."""
     isolation.die_with_parent()
     if os.getppid() != judge_pid:  # the judge died before the line above
@@ -89,7 +90,7 @@ def _runner(judge_pid: int, to_judge: tuple, to_runner: tuple, backend: str, lim
     isolation.guard_forks()
     from .channel import RunnerChannel
     channel = RunnerChannel(3, to_runner[0])
-    environment = _warm_up("evaluate", backend, limits)
+    environment = _warm_up(role, backend, limits)
     # Said before any candidate code runs here, so the judge may believe it.
     channel.send({"t": "ready", "sealed": sealed})
     message = channel.receive()
@@ -109,49 +110,6 @@ def _runner(judge_pid: int, to_judge: tuple, to_runner: tuple, backend: str, lim
         raise
     sys.stderr.flush()
     # Skip interpreter teardown: a candidate's atexit hooks or stray threads must not hold the process.
-    os._exit(0)
-
-
-def _single(role: str, backend: str, limits: Dict[str, str]) -> int:
-    """A compile process: one process, as before the judge existed (see the module's doc)."""
-    protocol_out: TextIO = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-    isolation.guard_forks()
-    environment = _warm_up(role, backend, limits)
-    send(protocol_out, {"event": "ready", "pid": os.getpid(), "role": role,
-                        "torch": environment["torch"], "device": environment["device"]})
-    line = sys.stdin.readline()
-    if not line.strip():
-        return 0
-    # Candidate code gets no stdin: the one request has been read.
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    request = Request.parse(line)
-    if request.cpus:
-        environment["cpus"] = isolation.pin_cpus(request.cpus)
-
-    def on_stage(stage: str) -> None:
-        send(protocol_out, {"event": "stage", "id": request.id, "stage": stage})
-
-    # Candidate failures come back as verdicts. A bug in the harness itself raises and ends the
-    # process, and the JVM replaces it; never swallow such a bug into a verdict.
-    try:
-        if request.mode == "compile":
-            from .build import compile_candidate
-            result: Dict[str, Any] = compile_candidate(request, on_stage)
-        else:
-            from .stages import Evaluation
-            result = {"event": "result",
-                      "verdict": Evaluation(request, on_stage, environment).run()}
-    except Exception:  # a bug or a resource limit of the harness itself: never the candidate's verdict
-        send(protocol_out, {"id": request.id, "token": request.token, "event": "harness_error",
-                            "error": traceback.format_exc()[-4000:]})
-        raise
-    send(protocol_out, {"id": request.id, "token": request.token, **result})
-    protocol_out.flush()
-    sys.stderr.flush()
-    # Skip interpreter teardown: a candidate's atexit hooks or stray threads must not hold the
-    # process, and the JVM discards it anyway.
     os._exit(0)
 
 

@@ -101,7 +101,8 @@ class Judge:
         self.timed_since: Optional[Tuple[float, float]] = None
         self.problem_error: Optional[str] = None
         self.reference: Any = None
-        self._load_problem()
+        if request.mode != "compile":
+            self._load_problem()
 
     # ------------------------------------------------------------------------------------------- the problem
     def _load_problem(self) -> None:
@@ -311,12 +312,22 @@ class Judge:
         return None
 
     def _compiled(self, header: Dict[str, Any]) -> Dict[str, Any]:
+        """A compile process answers with its builds or a COMPILE_ERROR, never more: the worker takes a verdict
+        from it as final."""
         result = header.get("compiled")
-        verdict = result.get("verdict") if isinstance(result, dict) else None
-        if not isinstance(result, dict) or result.get("event") not in ("compiled", "result") or (
-                verdict is not None and (not isinstance(verdict, dict) or verdict.get("status") != "COMPILE_ERROR")):
+        if not isinstance(result, dict):
             return self.forged("sent a compile result that is not one")
-        return result
+        if result.get("event") == "compiled" and "verdict" not in result:
+            builds = result.get("builds")
+            if not isinstance(builds, list) or not all(isinstance(b, dict) for b in builds):
+                return self.forged("sent builds that are not a list")
+            return {"event": "compiled", "compileMillis": result.get("compileMillis"), "builds": builds}
+        verdict = result.get("verdict")
+        if result.get("event") != "result" or _malformed(verdict) or verdict.get("status") != "COMPILE_ERROR":
+            return self.forged("sent a compile result that is not one (only builds or a COMPILE_ERROR are)")
+        verdict.update({"candidateId": self.req.id, "problemId": self.req.extra.get("problemId"), "device": None,
+                        "stage": "compile", "timing": None, "correctness": None})
+        return {"event": "result", "verdict": verdict}
 
     def _environment(self) -> Dict[str, Any]:
         environment = dict(self.environment)
@@ -411,7 +422,7 @@ def mirror_exit(status: Optional[int], protocol_out: TextIO) -> None:
     os._exit(os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else 1)
 
 
-def serve(channel: JudgeChannel, protocol_out: TextIO, environment: Dict[str, Any]) -> None:
+def serve(channel: JudgeChannel, protocol_out: TextIO, environment: Dict[str, Any], role: str) -> None:
     """The judge's whole life after warm-up: ready, one request, one verdict."""
     try:
         header, payload = channel.next_frame()
@@ -422,7 +433,7 @@ def serve(channel: JudgeChannel, protocol_out: TextIO, environment: Dict[str, An
     if header.get("sealed") is not True:
         gaps = environment["isolation"]["gaps"]
         gaps.append("no seccomp filter between the candidate and its judge: it may signal the judge")
-    send(protocol_out, {"event": "ready", "pid": os.getpid(), "role": "evaluate",
+    send(protocol_out, {"event": "ready", "pid": os.getpid(), "role": role,
                         "torch": environment["torch"], "device": environment["device"]})
     line = sys.stdin.readline()
     if not line.strip():
