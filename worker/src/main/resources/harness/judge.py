@@ -239,8 +239,9 @@ class Judge:
         # A rejection after the correctness stage claims every trial passed: that claim is checked too.
         claimed_pass = status == "CORRECT" or (status == "REJECTED" and correctness is not None
                                                and correctness.get("passed") == len(self.seeds))
-        if correctness is not None and self.results:
+        if correctness is not None and self.results and not (status == "INCORRECT" and passes):
             correctness.update(self._correctness())
+            correctness["degenerate"] = _degenerate(correctness.get("degenerate"))
         if claimed_pass and not passes:
             why = self._disagreement()
             notes.append(f"The judge's own comparison disagrees with the evaluation process, which claimed "
@@ -251,7 +252,7 @@ class Judge:
                                          "checks (or an output lies on the edge of the tolerance)"}
             status = "INCORRECT"
             v["stage"] = "correctness"
-            correctness = {"degenerate": (correctness or {}).get("degenerate"), **self._correctness()}
+            correctness = {"degenerate": _degenerate((correctness or {}).get("degenerate")), **self._correctness()}
         elif status in ("CORRECT", "REJECTED") and v["timing"] is not None or status == "CORRECT":
             bad = self._timing_problem(v["timing"])
             if bad:
@@ -260,7 +261,8 @@ class Judge:
                 status = "REJECTED"
         v["status"] = status
         v["correctness"] = correctness
-        if status not in ("CORRECT", "REJECTED"):
+        if status not in ("CORRECT", "REJECTED") or not isinstance(v["timing"], dict) or not (
+                _stats_ok(v["timing"].get("candidate")) and _stats_ok(v["timing"].get("reference"))):
             v["timing"] = None
         elif v["timing"] is not None:
             cand, ref = v["timing"]["candidate"]["medianMs"], v["timing"]["reference"]["medianMs"]
@@ -366,6 +368,14 @@ class Judge:
         send(self.out, {"id": self.req.id, "token": self.req.token, "event": "harness_error", "error": error})
         self.out.flush()
         os._exit(1)
+
+
+def _degenerate(claim: Any) -> Optional[Dict[str, Any]]:
+    """The runner's degeneracy finding, kept only in its plain shape."""
+    if not isinstance(claim, dict):
+        return None
+    return {"degenerate": bool(claim.get("degenerate")), "reason": str(claim.get("reason", ""))[:500],
+            "resolvedWithExtraInputs": bool(claim.get("resolvedWithExtraInputs"))}
 
 
 def _malformed(claim: Any) -> Optional[str]:
