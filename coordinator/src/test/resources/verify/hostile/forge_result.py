@@ -1,8 +1,11 @@
 # kfarm-problem: relu
-# kfarm-expect: INCORRECT
+# kfarm-expect: REJECTED
+# kfarm-expect-check: timer_integrity=FAILED
 # kfarm-note: A wrong kernel (zeros) that answers for the verifier: it walks gc.get_objects() for the harness's
 # kfarm-note: request (its id and token) and for every channel the harness speaks on (its protocol output, its judge
-# kfarm-note: channel), and writes a well-formed CORRECT verdict on each. Only a judge outside its process is safe.
+# kfarm-note: channel), and writes a well-formed CORRECT verdict on each, at import (in the compile process first).
+# kfarm-note: In-process, the token was there to find and the verdict passed; with a judge outside its process the
+# kfarm-note: token is nowhere in reach, and a verdict sent on the judge's channel is rejected as the forgery it is.
 import gc
 import json
 import os
