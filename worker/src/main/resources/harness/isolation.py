@@ -6,9 +6,12 @@ environment variables the JVM passes (KFARM_LIMIT_*), so they hold before the fi
 """
 from __future__ import annotations
 
+import ctypes
 import os
+import platform
 import resource
 import signal
+import struct
 from typing import Dict, Iterable, List, Optional
 
 _LIMITS = {
@@ -22,6 +25,8 @@ _LIMITS = {
 }
 
 forks: List[int] = []
+# In the runner: the judge's pid, its parent, which is neither a stray of the candidate's nor a process to kill.
+judge_pid: Optional[int] = None
 
 
 def apply_limits() -> Dict[str, str]:
@@ -128,7 +133,7 @@ def strays() -> List[int]:
         return []
     found = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) in (1, os.getpid()):
+        if not entry.isdigit() or int(entry) in (1, os.getpid(), judge_pid):
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
@@ -165,7 +170,8 @@ def _own_pid_namespace() -> bool:
         argv = []
     # The bundle starts bwrap through its own loader (ld-linux ... --library-path DIR .../bwrap): look past it.
     names = [os.path.basename(a.decode(errors="replace")) for a in argv]
-    return os.getpid() == 1 or any(name in ("bwrap", "unshare") for name in names)
+    # Under util-linux unshare the judge itself is the namespace's first process.
+    return os.getpid() == 1 or judge_pid == 1 or any(name in ("bwrap", "unshare") for name in names)
 
 
 def live_children() -> List[int]:
@@ -191,3 +197,102 @@ def live_children() -> List[int]:
         except OSError:
             continue
     return alive
+
+
+# ------------------------------------------------------------------------------------------- judge and runner
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_PR_SET_SECCOMP = 22
+_PR_SET_NO_NEW_PRIVS = 38
+_SECCOMP_MODE_FILTER = 2
+
+
+def _prctl(option: int, arg: int = 0, pointer: Optional[ctypes.c_void_p] = None) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+    if libc.prctl(option, arg, pointer, 0, 0) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"prctl({option}): {os.strerror(errno)}")
+
+
+def undumpable() -> None:
+    """The judge: a process of the same uid without capabilities (the runner) may then neither ptrace it nor open
+    its /proc/PID/mem, fd, environ or maps."""
+    _prctl(_PR_SET_DUMPABLE, 0)
+
+
+def die_with_parent() -> None:
+    """The runner: killed the moment the judge dies, however it dies."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+# (audit arch, x32 bit) and syscall numbers: {name: (x86_64, aarch64)}.
+_ARCHES = {"x86_64": (0xC000003E, 0x40000000, 0), "aarch64": (0xC00000B7, None, 1)}
+_SYSCALLS = {"kill": (62, 129), "tkill": (200, 130), "tgkill": (234, 131), "rt_sigqueueinfo": (129, 138),
+             "rt_tgsigqueueinfo": (297, 240), "pidfd_open": (434, 434), "pidfd_send_signal": (424, 424),
+             "pidfd_getfd": (438, 438), "ptrace": (101, 117), "process_vm_readv": (310, 270),
+             "process_vm_writev": (311, 271), "prlimit64": (302, 261), "sched_setaffinity": (203, 122),
+             "setpriority": (141, 140)}
+# Syscalls the runner may not make at all, and those it may not aim at the judge (argument index, values).
+_NEVER = ("tkill", "pidfd_send_signal", "pidfd_getfd", "ptrace")
+_NOT_AT_JUDGE = {"kill": 0, "tgkill": 0, "rt_sigqueueinfo": 0, "rt_tgsigqueueinfo": 0, "pidfd_open": 0,
+                 "process_vm_readv": 0, "process_vm_writev": 0, "prlimit64": 0, "sched_setaffinity": 0,
+                 "setpriority": 1}
+
+
+def seccomp_filter(judge: int, machine: str) -> Optional[bytes]:
+    """The BPF program `protect_judge` installs, or None on an architecture it does not know."""
+    if machine not in _ARCHES:
+        return None
+    audit_arch, x32_bit, column = _ARCHES[machine]
+    allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    # pid_t is 32 bits: the kernel reads only the low half of the register, so the filter compares only that.
+    low = lambda i: 16 + 8 * i  # noqa: E731  (seccomp_data.args[i], little-endian)
+    group = (-judge) & 0xFFFFFFFF
+    program: List[tuple] = [(ld, 0, 0, 4)]
+    program.append(("deny-unless", jeq, audit_arch))
+    program.append((ld, 0, 0, 0))
+    if x32_bit is not None:
+        program.append(("deny-if", jge, x32_bit))
+    for name in _NEVER:
+        program.append(("deny-if", jeq, _SYSCALLS[name][column]))
+    for name, arg in _NOT_AT_JUDGE.items():
+        # kill also takes 0 (its own group, which holds the judge), -1 (everyone) and -pgid.
+        values = [judge] + ([0, 0xFFFFFFFF, group] if name == "kill" else [])
+        block = [(ld, 0, 0, low(arg))] + [("deny-if", jeq, v) for v in values] + [(ret, 0, 0, allow)]
+        program.append((jeq, 0, len(block), _SYSCALLS[name][column]))
+        program.extend(block)
+    program.append((ret, 0, 0, allow))
+    deny_at = len(program)
+    program.append((ret, 0, 0, deny))
+    code = b""
+    for i, op in enumerate(program):
+        if op[0] == "deny-if":
+            op = (op[1], deny_at - i - 1, 0, op[2])
+        elif op[0] == "deny-unless":
+            op = (op[1], 0, deny_at - i - 1, op[2])
+        code += struct.pack("=HBBI", *op)
+    return code
+
+
+def protect_judge(judge: int) -> bool:
+    """The runner: a seccomp filter that keeps it (and everything it starts) from signalling the judge, its
+    process group or everyone (kill -1), from ptrace and pidfds, and from the judge's limits, affinity and
+    priority. Same uid, no capabilities: without it kill(-1) would take the judge down. False where the filter
+    could not be installed (an unknown architecture or a kernel without seccomp)."""
+    code = seccomp_filter(judge, platform.machine())
+    if code is None:
+        return False
+    filters = ctypes.create_string_buffer(code, len(code))
+
+    class _Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    program = _Program(len(code) // 8, ctypes.cast(filters, ctypes.c_void_p))
+    try:
+        _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+        _prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.cast(ctypes.pointer(program), ctypes.c_void_p))
+    except OSError:
+        return False
+    return True

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from . import checks, compare, flags, names, summary, timing
+from . import checks, compare, flags, names, summary, timing, trials
 from .checks import Decided
 from .integrity import Integrity
 from .loader import ExtensionBuildFailed, ExtensionRecorder, TritonLaunches, import_file
@@ -30,9 +30,14 @@ _CUDA_FAILURE = ("CUDA error", "illegal memory access", "device-side assert", "C
 
 
 class Evaluation:
+    """One candidate's evaluation, run in the runner process. `judge`, when given (a channel.RunnerChannel), is told
+    every correctness trial's outputs and every timed run, so the judge process can decide correctness on its own
+    and bound the timings; the verdict this returns is only the runner's claim."""
+
     def __init__(self, request: Request, on_stage: Callable[[str], None],
-                 environment: Dict[str, Any]):
+                 environment: Dict[str, Any], judge: Optional[Any] = None):
         self.req = request
+        self.judge = judge
         self.on_stage = on_stage
         self.environment = environment
         self.backend = request.backend
@@ -185,10 +190,7 @@ class Evaluation:
     def _correctness(self) -> None:
         self._enter("correctness")
         req = self.req
-        torch.manual_seed(req.seed)
-        # KernelBench's own draw of the trial seeds (run_and_check_correctness), value for value.
-        seeds = [int(torch.randint(0, 2 ** 32 - 1, (1,)).item())
-                 for _ in range(req.correctness_trials)]
+        seeds = trials.trial_seeds(req.seed, req.correctness_trials)
         # Only the previous trial stays alive: enough for fresh addresses in every trial (a result
         # cached by pointer or a graph captured on trial 0 goes stale on trial 1) at a bounded cost in
         # memory (level-1 tensors reach 6.4 GB).
@@ -236,8 +238,12 @@ class Evaluation:
                 self.defer("result_reuse", f"trial {t}: calling forward again changed the output "
                            f"returned in trial {t - 1}: the candidate reuses one output buffer "
                            "across calls")
+            if self.judge is not None:
+                # The judge redoes this trial from its own copy of the problem and compares on its own: what
+                # this process concludes below is only its claim.
+                self.judge.trial(t, trial_seed, outs)
             result = compare.compare(ref_out, outs, req.atol, req.rtol)
-            kb_atol, kb_rtol = _kernelbench_tolerance(req.kernelbench_rules, ref_out, req)
+            kb_atol, kb_rtol = trials.kernelbench_tolerance(req.kernelbench_rules, ref_out)
             self.kernelbench.update({"atol": kb_atol, "rtol": kb_rtol})
             if (result.ok if (kb_atol, kb_rtol) == (req.atol, req.rtol)
                     else compare.compare(ref_out, outs, kb_atol, kb_rtol).ok):
@@ -329,21 +335,23 @@ class Evaluation:
             "reference": lambda: flags.apply(flags.DEFAULTS),
             "candidate": lambda: flags.apply(candidate_flags)}
         cached = req.reference_timing
-        trials = {"candidate": req.timing_trials, "reference": req.timing_trials}
+        counts = {"candidate": req.timing_trials, "reference": req.timing_trials}
         if cached:
-            trials["reference"] = min(req.drift_trials, req.timing_trials)
+            counts["reference"] = min(req.drift_trials, req.timing_trials)
         stats = self.run_candidate(
-            lambda: timing.interleaved(timer, calls, trials, req.warmup_runs, prepare), "timing")
+            lambda: self._timed(lambda on_timed: timing.interleaved(
+                timer, calls, counts, req.warmup_runs, prepare, on_timed)), "timing")
         source = "measured"
         if cached:
             previous = timing.Stats.from_dict(cached)
             drift = stats["reference"].median_ms / previous.median_ms - 1.0
             if abs(drift) <= req.drift_tolerance:
                 stats["reference"] = previous
-                source = f"cached ({drift * 100:+.1f}% drift on {trials['reference']} trials)"
+                source = f"cached ({drift * 100:+.1f}% drift on {counts['reference']} trials)"
             else:
-                full = timing.interleaved(timer, {"reference": calls["reference"]},
-                                          {"reference": req.timing_trials}, 0, prepare)
+                full = self._timed(lambda on_timed: timing.interleaved(
+                    timer, {"reference": calls["reference"]}, {"reference": req.timing_trials}, 0, prepare,
+                    on_timed))
                 stats["reference"] = full["reference"]
                 source = f"measured (cache drifted {drift * 100:+.1f}%)"
         ref, cand = stats["reference"], stats["candidate"]
@@ -352,6 +360,16 @@ class Evaluation:
                        "candidate": cand.as_dict(), "speedup": speedup, "referenceSource": source}
         checks.hidden_stream_work(self, ref, cand)
         checks.suspicious(self, speedup, timer)
+
+    def _timed(self, run: Callable[[Optional[Callable[[], None]]], Dict[str, timing.Stats]]
+               ) -> Dict[str, timing.Stats]:
+        """Runs one timed run, telling the judge when its timed calls start and what they measured: the judge
+        holds the claimed times against the wall clock it saw pass meanwhile."""
+        if self.judge is None:
+            return run(None)
+        stats = run(self.judge.timed_begin)
+        self.judge.timed({name: s.as_dict() for name, s in stats.items()})
+        return stats
 
     # ---------------------------------------------------------------- anti-cheat parts
 
@@ -442,14 +460,10 @@ class Evaluation:
         """get_inputs() under `seed`, made on the device itself where torch allows (2.0+): drawing a 6.4 GB
         tensor on the CPU and copying it takes seconds, on the GPU milliseconds. Both sides always get the
         same inputs; they are not the CPU generator's values."""
-        torch.manual_seed(seed)
-        if self.device.type == "cuda" and hasattr(torch.device("cpu"), "__enter__"):
-            with self.device:
-                return self._problem(lambda: self._to_device(self.get_inputs()), "get_inputs()")
-        return self._problem(lambda: self._to_device(self.get_inputs()), "get_inputs()")
+        return self._problem(lambda: trials.draw_inputs(self.get_inputs, seed, self.device), "get_inputs()")
 
     def _to_device(self, values: Sequence[Any]) -> List[Any]:
-        return [v.to(self.device) if isinstance(v, torch.Tensor) else v for v in values]
+        return trials.to_device(values, self.device)
 
     def sync(self) -> None:
         if self.device.type == "cuda":
@@ -499,56 +513,26 @@ class Evaluation:
         return verdict
 
     def _kernelbench_verdict(self, status: str) -> Dict[str, Any]:
-        kb = dict(self.kernelbench)
-        if status == "COMPILE_ERROR":
-            kb["compiled"] = False
-        kb["correct"] = bool(kb.get("correct")) and status not in ("COMPILE_ERROR", "RUNTIME_ERROR",
-                                                                    "TIMEOUT")
-        # KernelBench reports mean runtimes and divides them; the strict speedup uses medians.
-        kb["speedup"] = (self.timing["reference"]["meanMs"] / self.timing["candidate"]["meanMs"]
-                         if self.timing and kb["correct"] and self.timing["candidate"]["meanMs"] > 0 else None)
-        differences: List[str] = []
-        if kb["correct"] and status != "CORRECT":
-            differences = [f"{name}: {detail}" for name, (outcome, detail) in self.checks.items()
-                           if outcome == "FAILED"] or [f"the strict status is {status}"]
-        elif not kb["correct"] and status == "CORRECT":
-            differences = [f"KernelBench {kb['rules']} tolerances (atol={kb.get('atol')}, "
-                           f"rtol={kb.get('rtol')}) fail {kb.get('trials', 0) - kb.get('trialsPassed', 0)} "
-                           f"trial(s) that atol={self.req.atol}, rtol={self.req.rtol} pass"]
-        kb["differences"] = differences
-        return kb
+        failed = [(name, detail) for name, (outcome, detail) in self.checks.items() if outcome == "FAILED"]
+        return kernelbench_answer(self.kernelbench, status, self.timing, failed, self.req.atol, self.req.rtol)
 
 
-def _kernelbench_tolerance(rules: str, reference: Sequence[Any], req: Request) -> Tuple[float, float]:
-    """KernelBench's tolerances: v0.1 compares every output at 1e-2; main by precision (fp32 1e-4, half
-    precisions 1e-2), taking the widest where outputs differ."""
-    if rules != "main":
-        return 1e-2, 1e-2
-    widest = 1e-4
-    for t in reference:
-        if isinstance(t, torch.Tensor) and t.dtype in (torch.float16, torch.bfloat16):
-            widest = 1e-2
-    return widest, widest
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
+def kernelbench_answer(kernelbench: Dict[str, Any], status: str, timing_: Optional[Dict[str, Any]],
+                       failed: List[Tuple[str, str]], atol: float, rtol: float) -> Dict[str, Any]:
+    """KernelBench's answer beside the strict status (the runner's, and the judge's once it has had its say)."""
+    kb = dict(kernelbench)
+    if status == "COMPILE_ERROR":
+        kb["compiled"] = False
+    kb["correct"] = bool(kb.get("correct")) and status not in ("COMPILE_ERROR", "RUNTIME_ERROR", "TIMEOUT")
+    # KernelBench reports mean runtimes and divides them; the strict speedup uses medians.
+    kb["speedup"] = (timing_["reference"]["meanMs"] / timing_["candidate"]["meanMs"]
+                     if timing_ and kb["correct"] and timing_["candidate"]["meanMs"] > 0 else None)
+    differences: List[str] = []
+    if kb["correct"] and status != "CORRECT":
+        differences = [f"{name}: {detail}" for name, detail in failed] or [f"the strict status is {status}"]
+    elif not kb["correct"] and status == "CORRECT":
+        differences = [f"KernelBench {kb['rules']} tolerances (atol={kb.get('atol')}, "
+                       f"rtol={kb.get('rtol')}) fail {kb.get('trials', 0) - kb.get('trialsPassed', 0)} "
+                       f"trial(s) that atol={atol}, rtol={rtol} pass"]
+    kb["differences"] = differences
+    return kb

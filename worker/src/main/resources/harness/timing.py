@@ -118,11 +118,13 @@ class WallTimer(Timer):
 
 
 def interleaved(timer: Timer, calls: Dict[str, Callable[[], Any]], trials: Dict[str, int],
-                warmup: int, prepare: Optional[Dict[str, Callable[[], None]]] = None) -> Dict[str, Stats]:
+                warmup: int, prepare: Optional[Dict[str, Callable[[], None]]] = None,
+                on_timed: Optional[Callable[[], None]] = None) -> Dict[str, Stats]:
     """Times each call its number of trials, alternating which goes first and spreading a
     contender with fewer trials evenly over the run, so clock drift and thermal state hit
     every contender alike. ``prepare[name]``, when given, runs before each of that contender's
-    calls, outside the timed region (the flags each side runs under)."""
+    calls, outside the timed region (the flags each side runs under). ``on_timed``, when given, is told when the
+    warm-up is over and the timed calls begin (the judge's wall clock starts there)."""
     names = list(calls)
     prepare = prepare or {}
     for _ in range(warmup):
@@ -131,6 +133,8 @@ def interleaved(timer: Timer, calls: Dict[str, Callable[[], Any]], trials: Dict[
                 prepare[name]()
             calls[name]()
     timer.sync()
+    if on_timed is not None:
+        on_timed()
     most = max(trials[n] for n in names)
     stream: Dict[str, List[float]] = {n: [] for n in names}
     synced: Dict[str, List[float]] = {n: [] for n in names}
