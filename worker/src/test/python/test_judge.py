@@ -51,6 +51,14 @@ class TimingBoundTest(unittest.TestCase):
         reason = judge.implausible_timing(0.05, {"candidate": self.stats(100, 1.0), "reference": self.stats(100, 9.0)})
         self.assertIn("made up", reason)
 
+    def test_time_spent_waiting_for_a_core_is_in_honest_claims(self):
+        # On a loaded host the runner waited 1.85 s of 2.95 s for a core: its wall-clock claims include that wait,
+        # so they are held to everything that passed, not to the 1.1 s left after the wait is taken off (the demo's
+        # Linear problem was called made up that way).
+        stats = {"candidate": self.stats(100, 28.0), "reference": self.stats(10, 12.0)}
+        self.assertIsNone(judge.implausible_timing(1.1, stats, 2.95))
+        self.assertIn("made up", judge.implausible_timing(1.1, stats, 1.15))
+
 
 class SeccompTest(unittest.TestCase):
     def test_the_runner_cannot_signal_or_limit_the_judge(self):

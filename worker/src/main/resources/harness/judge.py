@@ -42,14 +42,18 @@ SLACK_SHARE = 0.1
 SLACK_SECONDS = 0.2
 
 
-def implausible_timing(wall_seconds: float, stats: Dict[str, Dict[str, Any]]) -> Optional[str]:
+def implausible_timing(wall_seconds: float, stats: Dict[str, Dict[str, Any]],
+                       elapsed_seconds: Optional[float] = None) -> Optional[str]:
     """Why one timed run's claims cannot be true of the `wall_seconds` the judge saw pass between the runner's word
     that its timed calls began and its report of what they measured, or None.
 
     The timed calls (warm-up excluded) claim trials x mean of each contender. Two rules, both conservative:
     - wall time the claims leave unexplained beyond the honest overheads (OVERHEAD_PER_CALL_SECONDS a call, plus
       SLACK_SHARE of the wall time and SLACK_SECONDS) means the clock that measured them was slowed or rewritten;
-    - claims that add up to more than the wall time (with 25% and 0.25 s of slack) were made up.
+    - claims that add up to more than the wall time (with 25% and 0.25 s of slack) were made up. Here the wall
+      time is everything that passed (`elapsed_seconds`, the time the runner waited for a core included): honest
+      wall-clock claims include that wait, so taking it off would call them made up on a loaded host (it did, on
+      the demo's Linear problem on two busy cores).
     So a clock slowed on calls of a millisecond or more is caught (a 5 ms call claimed as 50 us over 100 trials
     leaves 0.5 s unexplained against 0.35 s allowed); on shorter calls honest overheads could explain the gap, and
     the bound says nothing. Tested both ways with real processes."""
@@ -60,9 +64,10 @@ def implausible_timing(wall_seconds: float, stats: Dict[str, Dict[str, Any]]) ->
         return (f"its {calls} timed calls claim {claimed * 1000:.1f} ms in all, while {wall_seconds * 1000:.1f} ms "
                 f"passed on the judge's clock as they ran ({(wall_seconds - claimed) * 1000:.1f} ms unexplained, "
                 f"{allowed * 1000:.1f} ms allowed for overheads): the clock that timed them was tampered with")
-    if claimed > wall_seconds * 1.25 + 0.25:
+    elapsed = wall_seconds if elapsed_seconds is None else max(wall_seconds, elapsed_seconds)
+    if claimed > elapsed * 1.25 + 0.25:
         return (f"its {calls} timed calls claim {claimed * 1000:.1f} ms in all, more than the "
-                f"{wall_seconds * 1000:.1f} ms that passed on the judge's clock: the times were made up")
+                f"{elapsed * 1000:.1f} ms that passed on the judge's clock: the times were made up")
     return None
 
 
@@ -97,7 +102,7 @@ class Judge:
         self.seeds = trials.trial_seeds(request.seed, request.correctness_trials)
         # trial -> (passes at the request's tolerance, passes at KernelBench's, the comparison)
         self.results: List[Tuple[bool, bool, compare.Comparison]] = []
-        self.timed: List[Tuple[float, Dict[str, Dict[str, Any]]]] = []
+        self.timed: List[Tuple[float, float, Dict[str, Dict[str, Any]]]] = []
         self.timed_since: Optional[Tuple[float, float]] = None
         self.problem_error: Optional[str] = None
         self.reference: Any = None
@@ -203,7 +208,8 @@ class Judge:
                 isinstance(k, str) and _stats_ok(s) for k, s in stats.items()):
             raise ChannelError("a timing report the judge cannot read")
         started, waited = self.timed_since
-        self.timed.append((time.perf_counter() - started - (self._runqueue_wait() - waited), stats))
+        elapsed = time.perf_counter() - started
+        self.timed.append((elapsed - (self._runqueue_wait() - waited), elapsed, stats))
         self.timed_since = None
 
     def _runqueue_wait(self) -> float:
@@ -296,17 +302,17 @@ class Judge:
         return f"fails trial(s) {', '.join(map(str, failing))} of {len(self.seeds)}"
 
     def _timing_problem(self, timing_: Any) -> Optional[str]:
-        for wall, stats in self.timed:
-            reason = implausible_timing(wall, stats)
+        for wall, elapsed, stats in self.timed:
+            reason = implausible_timing(wall, stats, elapsed)
             if reason:
                 return reason
         if not isinstance(timing_, dict) or not _stats_ok(timing_.get("candidate")) or not _stats_ok(
                 timing_.get("reference")):
             return "the verdict carries no timing the judge can read"
-        measured = [s for _, stats in self.timed for s in [stats.get("candidate")] if s]
+        measured = [s for _, _, stats in self.timed for s in [stats.get("candidate")] if s]
         if not any(_same_stats(timing_["candidate"], m) for m in measured):
             return "the verdict's candidate time is none the evaluation reported measuring"
-        references = [s for _, stats in self.timed for s in [stats.get("reference")] if s]
+        references = [s for _, _, stats in self.timed for s in [stats.get("reference")] if s]
         if self.req.reference_timing:
             references.append(self.req.reference_timing)
         if not any(_same_stats(timing_["reference"], m) for m in references):
