@@ -3,7 +3,8 @@
 # cpu backend Python 3 with torch (Debian's python3-torch), torch's C++ headers (libtorch-dev: python3-torch alone
 # has no torch/extension.h, so every C++ load_inline candidate would fail to build), ninja and g++; bubblewrap,
 # the sandbox every candidate runs in. With --tests, also chromium and chromium-driver for the dashboard's browser
-# test (run-tests passes it; kfarm does not, so running the farm never pulls in a browser). GPU hosts bring their
+# test and prometheus for promtool (run-tests passes it; kfarm does not, so running the farm never pulls in a
+# browser). GPU hosts bring their
 # own CUDA torch and set KFARM_PYTHON. Does nothing when everything is there.
 set -euo pipefail
 quiet=
@@ -38,6 +39,8 @@ compgen -G "/usr/include/python3*/Python.h" >/dev/null || need+=(python3-dev)
 if [ "$tests" = "--tests" ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+  # promtool checks deploy/prometheus's scrape config (GrafanaDashboardTest), so the test runs rather than skips.
+  command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 fi
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
