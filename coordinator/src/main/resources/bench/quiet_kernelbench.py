@@ -1,10 +1,10 @@
 """The quiet baseline of `kfarm bench timing-fidelity`: each problem's reference timed KernelBench's way, alone.
 
 One process, nothing else running, no sandbox and none of KernelFarm's harness: the Model on the device, seed
-42, CUDA events recorded on the current stream around each call, the device synchronised after the end event
-(KernelBench's time_execution_with_cuda_event), L2 flushed before every trial as the farm does (then the
-device synchronised, so the GPU is idle at the start event as KernelBench's is), PyTorch's default
-flags. The wall clock on a CPU. Prints one JSON line per problem: {"name", "medianMs", "trials"}.
+42, KernelBench's time_execution_with_cuda_event step for step: the device synchronised, fresh events, the L2
+flushed by filling a fresh 256 MiB tensor (its clear_l2_cache), CUDA events recorded on the current stream
+around the call with no synchronise between the fill and the start event, the device synchronised after the
+end event; PyTorch's default flags. The wall clock on a CPU. Prints one JSON line per problem: {"name", "medianMs", "trials"}.
 Usage: quiet_kernelbench.py PROBLEMS.jsonl NAME[,NAME...] TRIALS
 """
 import json
@@ -25,10 +25,6 @@ def main() -> int:
                 rows[row["name"]] = row
     cuda = torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")
-    flush = None
-    if cuda:
-        l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 50 << 20)
-        flush = torch.empty(max(2 * l2, 8 << 20) // 4, dtype=torch.int32, device=device)
     for name in names:
         scope = {}
         exec(compile(rows[name]["code"], name, "exec"), scope)
@@ -46,10 +42,12 @@ def main() -> int:
                 torch.cuda.synchronize(device)
             for _ in range(trials):
                 if cuda:
-                    flush.zero_()
                     torch.cuda.synchronize(device)
                     start = torch.cuda.Event(enable_timing=True)
                     end = torch.cuda.Event(enable_timing=True)
+                    dummy = torch.empty((32, 1024, 1024), dtype=torch.int64, device=device)
+                    dummy.fill_(42)
+                    del dummy
                     start.record()
                     model(*inputs)
                     end.record()

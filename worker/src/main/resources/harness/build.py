@@ -23,7 +23,7 @@ def compile_candidate(request: Request, on_stage: Callable[[str], None]) -> Dict
     on_stage("compile")
     started = timing.wall_clock()
     recorder = ExtensionRecorder("build", request.build_dir, timing.wall_clock, request.ext_dir,
-                                 lambda active: on_stage("build" if active else "compile"))
+                                 lambda active: on_stage("build" if active else "compile"), request.pch_dir)
     with open(request.candidate_path, encoding="utf-8", errors="replace") as f:
         source = f.read()
     try:

@@ -27,6 +27,7 @@ _WATCHED: List[Tuple[str, Any, str]] = [
     ("torch", torch, "allclose"), ("torch", torch, "isclose"), ("torch", torch, "equal"),
     ("torch", torch, "isfinite"), ("torch", torch, "manual_seed"), ("torch", torch, "rand"),
     ("torch", torch, "randn"), ("torch", torch, "randint"), ("torch", torch, "zeros_like"),
+    ("torch", torch, "empty"), ("torch.Tensor", torch.Tensor, "fill_"),
     ("torch.Tensor", torch.Tensor, "__eq__"), ("torch.Tensor", torch.Tensor, "__sub__"),
     ("torch.Tensor", torch.Tensor, "abs"), ("torch.Tensor", torch.Tensor, "max"),
     ("torch.Tensor", torch.Tensor, "clone"), ("torch.Tensor", torch.Tensor, "to"),

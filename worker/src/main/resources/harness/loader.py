@@ -72,8 +72,9 @@ class ExtensionRecorder:
 
     def __init__(self, mode: str, build_dir: str, clock: Callable[[], float],
                  ext_dir: Optional[str] = None,
-                 on_build: Optional[Callable[[bool], None]] = None):
+                 on_build: Optional[Callable[[bool], None]] = None, pch_dir: Optional[str] = None):
         self.mode = mode
+        self.pch_dir = pch_dir
         # Told when a real compiler run starts and ends: builds get the build time limit, while the
         # candidate's own import and constructor keep a short one (a hung __init__ must not hold a worker).
         self.on_build = on_build or (lambda active: None)
@@ -152,6 +153,9 @@ class ExtensionRecorder:
                                              (self.clock() - started) * 1000))
                     return _CountingExtension(module, name, self.calls)
             self.on_build(True)
+            if self.pch_dir and which in ("load_inline", "load"):
+                # Searched before torch's own include folders, so g++ finds torch/extension.h.gch first.
+                params["extra_cflags"] = list(params.get("extra_cflags") or []) + ["-I" + self.pch_dir]
             try:
                 module = original(**params)
             except Exception as error:  # the compiler's verdict, kept for the summary

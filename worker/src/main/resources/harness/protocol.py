@@ -54,18 +54,25 @@ class Request:
     drift_tolerance: float = 0.05
     cpus: Optional[List[int]] = None
     kernelbench_rules: str = "v0.1"
+    # A folder holding torch/extension.h.gch (headers.py), searched first by C++ builds; None builds without it.
+    pch_dir: Optional[str] = None
     extra: Dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
     def parse(line: str) -> "Request":
         raw = json.loads(line)
         known = {k: raw[k] for k in Request.__dataclass_fields__ if k in raw}
-        missing = [k for k in ("id", "mode", "problem_path", "candidate_path", "backend",
-                               "build_dir", "scratch_dir") if k not in known]
+        # A headers request (headers.py) concerns no candidate: its paths are not needed.
+        needed = ("id", "mode", "backend", "scratch_dir") if raw.get("mode") == "headers" else (
+            "id", "mode", "problem_path", "candidate_path", "backend", "build_dir", "scratch_dir")
+        missing = [k for k in needed if k not in known]
         if missing:
             raise ValueError("request is missing " + ", ".join(missing))
-        if known["mode"] not in ("compile", "evaluate", "oneshot"):
-            raise ValueError("mode must be compile, evaluate or oneshot, got " + str(known["mode"]))
+        known.setdefault("problem_path", "")
+        known.setdefault("candidate_path", "")
+        known.setdefault("build_dir", known["scratch_dir"])
+        if known["mode"] not in ("compile", "evaluate", "oneshot", "headers"):
+            raise ValueError("mode must be compile, evaluate, oneshot or headers, got " + str(known["mode"]))
         if known["backend"] not in ("cuda", "triton", "cpu"):
             raise ValueError("backend must be cuda, triton or cpu, got " + str(known["backend"]))
         return Request(**known)

@@ -26,6 +26,8 @@ _record = torch.cuda.Event.record
 _elapsed = torch.cuda.Event.elapsed_time
 _event_sync = torch.cuda.Event.synchronize
 _cuda_sync = torch.cuda.synchronize
+_empty = torch.empty
+_fill = torch.Tensor.fill_
 
 
 def wall_clock() -> float:
@@ -72,29 +74,31 @@ class Timer:
         pass
 
 
+def flush_l2(device: torch.device) -> None:
+    """KernelBench's clear_l2_cache, to the byte: a fresh 256 MiB int64 tensor filled with 42, then freed. The start
+    event is recorded behind the fill with no synchronise between, as KernelBench's is: the fill (about 0.1 ms on an
+    H100) hides the launch of the call being timed, so a small kernel measures the GPU, not the Python feeding it.
+    An idle device at the start event (a synchronise after the fill, tried in session 5) put that launch inside
+    every measurement instead, and a busy host's scheduling with it."""
+    dummy = _empty((32, 1024, 1024), dtype=torch.int64, device=device)
+    _fill(dummy, 42)
+    del dummy
+
+
 class CudaTimer(Timer):
     method = "cuda-events on the current stream, L2 flushed (KernelBench's); device-synchronised kept aside"
 
     def __init__(self, device: torch.device, flush_l2: bool):
         self.device = device
-        self.flush_buffer = None
-        if flush_l2:
-            l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 50 << 20)
-            # Twice the L2 size evicts everything the previous trial left behind.
-            self.flush_buffer = torch.empty(max(2 * l2, 8 << 20) // 4, dtype=torch.int32,
-                                            device=device)
+        self.flushes_l2 = flush_l2
         self.start = _Event(enable_timing=True)
         self.stream_end = _Event(enable_timing=True)
         self.device_end = _Event(enable_timing=True)
 
     def time_call(self, call: Callable[[], Any]) -> tuple:
         """Returns (current-stream ms, device-synchronised ms, output)."""
-        if self.flush_buffer is not None:
-            self.flush_buffer.zero_()
-            # Idle before the start event, as KernelBench's GPU is after its previous trial's synchronize: else
-            # a tiny kernel's launch hides behind the flush in some trials and not others (measured on an H100:
-            # 4 us or 21 us for the same ReLU, pass to pass).
-            _cuda_sync(self.device)
+        if self.flushes_l2:
+            flush_l2(self.device)
         _record(self.start)
         out = call()
         _record(self.stream_end)

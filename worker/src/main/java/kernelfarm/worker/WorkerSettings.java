@@ -13,6 +13,8 @@ import java.util.Map;
  *
  * @param compileSlots compile processes running at once on this host
  * @param compileNiceness the nice level of compile processes (0: the worker's own)
+ * @param precompiledHeaders "auto" (on where the host has GPUs), "on" or "off": torch/extension.h precompiled for
+ *     C++ builds (harness/headers.py)
  * @param prefetch candidates one GpuWorker holds at once; 0 until {@link #withDevices(int)} resolves it
  * @param warmEvaluators evaluation processes kept started per device, at least
  * @param warmEvaluatorsMax the most a GPU device keeps when its processes start slowly
@@ -27,6 +29,7 @@ public record WorkerSettings(
     int compileSlots,
     int compileJobs,
     int compileNiceness,
+    String precompiledHeaders,
     int prefetch,
     int warmEvaluators,
     int warmEvaluatorsMax,
@@ -61,6 +64,10 @@ public record WorkerSettings(
     if (compileNiceness < 0 || compileNiceness > 19) {
       throw new IllegalArgumentException(
           "kernelfarm.worker.compile-niceness must be 0-19, got " + compileNiceness);
+    }
+    if (!List.of("auto", "on", "off").contains(precompiledHeaders)) {
+      throw new IllegalArgumentException("kernelfarm.worker.precompiled-headers must be auto, on or off, got \""
+          + precompiledHeaders + "\"");
     }
     if (compileSlots < 1) {
       throw new IllegalArgumentException("kernelfarm.worker.compile-slots must be >= 1, got " + compileSlots);
@@ -103,6 +110,7 @@ public record WorkerSettings(
         slots > 0 ? slots : Math.max(1, cores * 3 / 4),
         c.getInt("compile-jobs"),
         c.getInt("compile-niceness"),
+        c.getString("precompiled-headers"),
         c.getInt("prefetch"),
         c.getInt("warm-evaluators"),
         c.getInt("warm-evaluators-max"),
@@ -133,6 +141,11 @@ public record WorkerSettings(
     return wait.compareTo(healthRetryMax) > 0 ? healthRetryMax : wait;
   }
 
+  /** Whether this host's compile processes get a precompiled torch/extension.h. */
+  public boolean precompilesHeaders(boolean gpuHost) {
+    return precompiledHeaders.equals("on") || precompiledHeaders.equals("auto") && gpuHost;
+  }
+
   public Duration stageTimeout(String stage) {
     return stageTimeouts.getOrDefault(stage, stageTimeouts.get("timing"));
   }
@@ -140,7 +153,7 @@ public record WorkerSettings(
   /** Resolves an automatic prefetch: enough candidates to keep this device's share of compile slots busy. */
   public WorkerSettings withDevices(int deviceCount) {
     int resolved = prefetch > 0 ? prefetch : Math.max(2, (compileSlots + deviceCount - 1) / deviceCount + 1);
-    return new WorkerSettings(python, workDir, devices, compileSlots, compileJobs, compileNiceness, resolved,
+    return new WorkerSettings(python, workDir, devices, compileSlots, compileJobs, compileNiceness, precompiledHeaders, resolved,
         warmEvaluators, warmEvaluatorsMax, lease, healthRetryMin, healthRetryMax, drainTimeout, stageTimeouts, referenceTimingReuse, driftTrials, driftTolerance, sandboxMode, sandboxFirstUid, sandboxUidCount, logBytes, runRetention, limits,
         cudaArchList, timingCores);
   }

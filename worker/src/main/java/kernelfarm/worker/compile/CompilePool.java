@@ -64,6 +64,8 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
   private record JobFinished(HarnessSession.Finished finished) implements Command {}
 
   private static final int REMEMBERED = 10_000;
+  /** The session tag of the precompiled-header build; job tags are hex hashes, so they never collide with it. */
+  private static final String HEADERS = "headers";
 
   private final HarnessLauncher launcher;
   private final Device hostDevice;
@@ -73,6 +75,8 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
   private final Map<String, List<Compile>> inFlight = new HashMap<>();
   private final Map<String, HarnessRequests.Job> running = new HashMap<>();
   private final ActorRef<HarnessSession.Finished> finishedAdapter;
+  /** The published precompiled torch/extension.h, offered to every build from then on; null until then. */
+  private Path headers;
   private final Map<String, Compiled> done = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, Compiled> eldest) {
@@ -87,8 +91,46 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
     this.processBackend = hostDevice.gpu() ? Backend.CUDA : Backend.CPU;
     // One adapter for every session: a second registration would replace the first, so replies carry their key.
     this.finishedAdapter = context.messageAdapter(HarnessSession.Finished.class, JobFinished::new);
+    if (launcher.settings().precompilesHeaders(hostDevice.gpu())) {
+      precompileHeaders();
+    }
     for (int i = 0; i < launcher.settings().compileSlots(); i++) {
       spares.add(launcher.start(Role.COMPILE, processBackend, hostDevice));
+    }
+  }
+
+  /**
+   * Starts the one build of torch/extension.h for this host (harness/headers.py), in a compile process of its own
+   * that is given no candidate. Builds started before it is published go without it.
+   */
+  private void precompileHeaders() {
+    Path entry = HarnessRequests.headersDir(launcher.settings().workDir(), launcher.harnessRoot(),
+        launcher.toolchain());
+    if (Files.isDirectory(entry)) {
+      headers = entry;
+      return;
+    }
+    HarnessProcess process = launcher.start(Role.COMPILE, processBackend, hostDevice);
+    getContext().spawnAnonymous(HarnessSession.create(HEADERS, process,
+        HarnessRequests.headers(launcher.json(), processBackend, process), "start",
+        stage -> launcher.settings().stageTimeout("ready").plus(launcher.settings().stageTimeout("build")),
+        finishedAdapter), DispatcherSelector.sameAsParent());
+  }
+
+  private void onHeadersBuilt(HarnessSession.Finished outcome) {
+    JsonNode result = outcome.result();
+    if (result != null && result.path("ok").asBoolean(false)) {
+      Path entry = HarnessRequests.headersDir(launcher.settings().workDir(), launcher.harnessRoot(),
+          launcher.toolchain());
+      HarnessRequests.publishHeaders(outcome.scratch(), entry);
+      headers = Files.isDirectory(entry) ? entry : null;
+      getContext().getLog().atInfo().addKeyValue("seconds", result.path("millis").asDouble() / 1000)
+          .addKeyValue("bytes", result.path("bytes").asLong()).addKeyValue("published", headers != null)
+          .log("precompiled torch/extension.h for C++ builds");
+    } else {
+      String why = result != null ? result.path("error").asText() : outcome.reason();
+      getContext().getLog().atWarn().addKeyValue("reason", why)
+          .log("could not precompile torch/extension.h; C++ builds parse it each time");
     }
   }
 
@@ -158,7 +200,7 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
       String key = job.buildDir().getFileName().toString();
       running.put(key, job);
       getContext().spawnAnonymous(HarnessSession.create(key, process,
-          HarnessRequests.compile(launcher.json(), job, process), "start",
+          HarnessRequests.compile(launcher.json(), job, process, headers), "start",
           stage -> switch (stage) {
             // The clock starts when the request is sent, while a spare may still be importing torch.
             case "start" -> launcher.settings().stageTimeout("compile").plus(launcher.settings().stageTimeout("ready"));
@@ -172,6 +214,10 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
   private Behavior<Command> onJobFinished(JobFinished finished) {
     HarnessSession.Finished outcome = finished.finished();
     String key = outcome.tag();
+    if (key.equals(HEADERS)) {
+      onHeadersBuilt(outcome);
+      return this;
+    }
     HarnessRequests.Job job = running.remove(key);
     HarnessRequests.publish(job, outcome.scratch());
     Verdict error = null;

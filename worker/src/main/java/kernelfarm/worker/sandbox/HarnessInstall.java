@@ -26,7 +26,7 @@ import java.util.stream.Stream;
 public final class HarnessInstall {
   /** Every file of the harness package; HarnessPythonTest fails when a new one is missing here. */
   public static final List<String> MODULES = List.of("__init__.py", "__main__.py", "protocol.py", "names.json",
-      "names.py", "isolation.py", "loader.py", "compare.py", "timing.py", "integrity.py", "summary.py", "flags.py",
+      "names.py", "isolation.py", "loader.py", "compare.py", "timing.py", "integrity.py", "summary.py", "flags.py", "headers.py",
       "checks.py", "build.py", "stages.py", "trials.py", "channel.py", "judge.py");
 
   private final Path workDir;

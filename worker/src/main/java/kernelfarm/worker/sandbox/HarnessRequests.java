@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import kernelfarm.protocol.Backend;
 import kernelfarm.protocol.Candidate;
 import kernelfarm.protocol.Problem;
 import kernelfarm.protocol.Stats;
@@ -53,9 +54,36 @@ public final class HarnessRequests {
    * The request for a compile process. Its builds go to {@code build/} in its own scratch folder; the worker
    * publishes them into the compile cache afterwards ({@link #publish}), so no sandbox ever writes the cache.
    */
-  public static String compile(ObjectMapper json, Job job, HarnessProcess process) {
-    Map<String, Object> request = base(job, "compile", stageSources(job, process));
+  public static String compile(ObjectMapper json, Job job, HarnessProcess process, Path headers) {
+    Path scratch = stageSources(job, process);
+    Map<String, Object> request = base(job, "compile", scratch);
+    if (headers != null) {
+      CompileCache.link(headers, scratch.resolve("pch"), process.uid());
+      request.put("pch_dir", scratch.resolve("pch").toString());
+    }
     return write(json, request);
+  }
+
+  /** Where this host's precompiled torch/extension.h lives: one per harness and toolchain, like every build. */
+  public static Path headersDir(Path workDir, Path harnessRoot, String toolchain) {
+    return workDir.resolve("compile-cache").resolve("headers-" + sha256(harnessRoot.getFileName() + "\n"
+        + toolchain).substring(0, 24));
+  }
+
+  /** The request that has a compile process precompile torch/extension.h into {@code pch/} of its scratch folder. */
+  public static String headers(ObjectMapper json, Backend backend, HarnessProcess process) {
+    Map<String, Object> request = new LinkedHashMap<>();
+    request.put("id", "headers");
+    request.put("mode", "headers");
+    request.put("backend", backend.wireName());
+    request.put("scratch_dir", process.scratch().toString());
+    request.put("token", UUID.randomUUID().toString());
+    return write(json, request);
+  }
+
+  /** Publishes the precompiled header a headers request left in {@code scratch}, read-only, like a build. */
+  public static void publishHeaders(Path scratch, Path entry) {
+    CompileCache.publish(scratch.resolve("pch"), entry);
   }
 
   /** {@code mode} is "evaluate" (after a compile process built everything) or "oneshot" (build and evaluate). */
