@@ -89,8 +89,8 @@ public final class ApiRoutes extends AllDirectives {
   private final Dashboard dashboard;
 
   public ApiRoutes(ActorSystem<?> system, CampaignService service, ObjectMapper json, ApiToken token,
-      boolean readsNeedToken, long maxBody, Duration liveEvery, PrometheusRegistry registry) {
-    this.metrics = new NodeMetrics(registry, service.queries());
+      boolean readsNeedToken, long maxBody, Duration liveEvery, PrometheusRegistry registry, int metricsCampaigns) {
+    this.metrics = new NodeMetrics(registry, service.queries(), metricsCampaigns);
     this.liveEvery = liveEvery;
     this.dashboard = new Dashboard();
     this.blocking = system.dispatchers().lookup(

@@ -16,6 +16,7 @@ import kernelfarm.protocol.Problem;
 import kernelfarm.protocol.Status;
 import kernelfarm.protocol.Verdict;
 import kernelfarm.protocol.VerifySettings;
+import kernelfarm.worker.WorkerMetrics;
 import kernelfarm.worker.device.Device;
 import kernelfarm.worker.sandbox.HarnessLauncher;
 import kernelfarm.worker.sandbox.HarnessProcess;
@@ -66,12 +67,15 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
   private static final int REMEMBERED = 10_000;
 
   private final HarnessLauncher launcher;
+  private final WorkerMetrics metrics;
   private final Device hostDevice;
   private final Backend processBackend;
   private final Deque<HarnessProcess> spares = new ArrayDeque<>();
   private final Deque<Compile> queue = new ArrayDeque<>();
   private final Map<String, List<Compile>> inFlight = new HashMap<>();
   private final Map<String, HarnessRequests.Job> running = new HashMap<>();
+  /** When each running compile's request was sent (System.nanoTime), by build key. */
+  private final Map<String, Long> runningSince = new HashMap<>();
   private final ActorRef<HarnessSession.Finished> finishedAdapter;
   private final Map<String, Compiled> done = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
@@ -80,9 +84,11 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
     }
   };
 
-  private CompilePool(ActorContext<Command> context, HarnessLauncher launcher, Device hostDevice) {
+  private CompilePool(ActorContext<Command> context, HarnessLauncher launcher, Device hostDevice,
+      WorkerMetrics metrics) {
     super(context);
     this.launcher = launcher;
+    this.metrics = metrics;
     this.hostDevice = hostDevice;
     this.processBackend = hostDevice.gpu() ? Backend.CUDA : Backend.CPU;
     // One adapter for every session: a second registration would replace the first, so replies carry their key.
@@ -93,8 +99,13 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
   }
 
   /** {@code hostDevice} names the architecture builds target (the host's GPUs are assumed alike). */
+  public static Behavior<Command> create(HarnessLauncher launcher, Device hostDevice, WorkerMetrics metrics) {
+    return Behaviors.setup(ctx -> new CompilePool(ctx, launcher, hostDevice, metrics));
+  }
+
+  /** With metrics nobody scrapes: for tests of the pool alone. */
   public static Behavior<Command> create(HarnessLauncher launcher, Device hostDevice) {
-    return Behaviors.setup(ctx -> new CompilePool(ctx, launcher, hostDevice));
+    return create(launcher, hostDevice, WorkerMetrics.unscraped());
   }
 
   @Override
@@ -157,6 +168,7 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
       spares.add(launcher.start(Role.COMPILE, processBackend, hostDevice));
       String key = job.buildDir().getFileName().toString();
       running.put(key, job);
+      runningSince.put(key, System.nanoTime());
       getContext().spawnAnonymous(HarnessSession.create(key, process,
           HarnessRequests.compile(launcher.json(), job, process), "start",
           stage -> switch (stage) {
@@ -173,6 +185,14 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
     HarnessSession.Finished outcome = finished.finished();
     String key = outcome.tag();
     HarnessRequests.Job job = running.remove(key);
+    Long since = runningSince.remove(key);
+    if (since != null) {
+      metrics.compiled(java.time.Duration.ofNanos(System.nanoTime() - since));
+    }
+    if (outcome.result() == null) {
+      metrics.harnessReplaced(WorkerMetrics.HarnessRole.compile, outcome.timedOut()
+          ? WorkerMetrics.RestartReason.timed_out : WorkerMetrics.RestartReason.died);
+    }
     HarnessRequests.publish(job, outcome.scratch());
     Verdict error = null;
     double millis = 0;
