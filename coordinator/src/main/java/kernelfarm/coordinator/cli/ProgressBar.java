@@ -1,6 +1,9 @@
 package kernelfarm.coordinator.cli;
 
+import java.io.OutputStreamWriter;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
@@ -8,7 +11,7 @@ import kernelfarm.protocol.Status;
 
 /** A one-line progress bar on stderr: done/total, counts per status, elapsed and estimated time left. */
 final class ProgressBar {
-  private final PrintStream out;
+  private final PrintWriter out;
   private final int total;
   private final long started = System.nanoTime();
   private final Map<Status, Integer> counts = new EnumMap<>(Status.class);
@@ -16,6 +19,11 @@ final class ProgressBar {
   private int done;
 
   ProgressBar(PrintStream out, int total) {
+    this(new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true), total);
+  }
+
+  /** On a command's own writer: what {@code kfarm campaign watch} draws on, so tests read it. */
+  ProgressBar(PrintWriter out, int total) {
     this.out = out;
     this.total = total;
     this.interactive = System.console() != null;
@@ -31,6 +39,7 @@ final class ProgressBar {
   synchronized void finish() {
     if (interactive) {
       out.println();
+      out.flush();
     }
   }
 

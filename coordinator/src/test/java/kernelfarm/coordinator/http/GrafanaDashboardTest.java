@@ -35,7 +35,8 @@ import org.junit.jupiter.api.Test;
 /**
  * deploy/grafana/kernelfarm.json queries only metrics a node exports: every metric name in every panel's PromQL is
  * in a scrape of the node's registry (the search, LLM, Dispatcher and worker metrics and the /metrics gauges,
- * over a real read-side schema on an in-memory H2; per-campaign gauges, empty there, count as registered). A renamed metric fails here, not silently on an operator's empty panel.
+ * over a real read-side schema on an in-memory H2; per-campaign gauges, empty there, count as registered). A
+ * renamed metric fails here, not silently on an operator's empty panel.
  */
 class GrafanaDashboardTest {
   private static final Path DASHBOARD = Path.of("../deploy/grafana/kernelfarm.json");

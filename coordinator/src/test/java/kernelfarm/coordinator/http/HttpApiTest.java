@@ -167,6 +167,8 @@ class HttpApiTest {
     JsonNode status = get("/api/v1/cluster/status", 200);
     assertEquals(1, status.path("members").size(), status.toString());
     assertEquals("cpu", status.path("farm").path("workers").get(0).path("deviceType").asText(), status.toString());
+    assertTrue(Set.of("busy", "idle").contains(status.path("farm").path("workers").get(0).path("state").asText()),
+        "each device's state, by the rule kfarm_devices counts with: " + status);
     HttpResponse<String> page = send("GET", "/dashboard/", null, null);
     assertEquals(200, page.statusCode());
     assertTrue(page.body().contains("lib/uPlot.iife.min.js"), page.body());
