@@ -9,8 +9,11 @@ import kernelfarm.worker.WorkerSettings;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** Options every command that runs a local farm shares: where and how candidates are judged. */
-final class FarmOptions {
+/**
+ * Options every command that runs a local farm shares: where and how candidates are judged. Public for the
+ * benchmarks ({@code kernelfarm.coordinator.bench}), which judge on a local farm too.
+ */
+public final class FarmOptions {
   @Option(names = "--backend", defaultValue = "auto",
       description = "cuda, triton or cpu; auto picks cuda on a GPU host, cpu elsewhere (default: ${DEFAULT-VALUE})")
   String backend;
@@ -31,7 +34,7 @@ final class FarmOptions {
   @Option(names = "--devices", description = "auto or cpu (KFARM_DEVICES)")
   String devices;
 
-  Config config() {
+  public Config config() {
     return overrides().withFallback(ConfigFactory.load());
   }
 
@@ -53,16 +56,16 @@ final class FarmOptions {
     return config;
   }
 
-  WorkerSettings workerSettings(Config config) {
+  public WorkerSettings workerSettings(Config config) {
     return WorkerSettings.from(config);
   }
 
-  VerifySettings verifySettings() {
+  public VerifySettings verifySettings() {
     return verify.settings();
   }
 
   /** The backend for a candidate: its own header wins, then --backend, then what the devices can run. */
-  Backend backendFor(String header, boolean gpuHost) {
+  public Backend backendFor(String header, boolean gpuHost) {
     String chosen = header != null ? header : backend;
     if (chosen.equals("auto")) {
       return gpuHost ? Backend.CUDA : Backend.CPU;

@@ -1,5 +1,6 @@
 package kernelfarm.coordinator.cli;
 
+import kernelfarm.coordinator.bench.BenchCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

@@ -9,8 +9,11 @@ import java.util.EnumMap;
 import java.util.Map;
 import kernelfarm.protocol.Status;
 
-/** A one-line progress bar on stderr: done/total, counts per status, elapsed and estimated time left. */
-final class ProgressBar {
+/**
+ * A one-line progress bar on stderr: done/total, counts per status, elapsed and estimated time left. Public for
+ * the benchmarks ({@code kernelfarm.coordinator.bench}), which show their passes with it.
+ */
+public final class ProgressBar {
   private final PrintWriter out;
   private final int total;
   private final long started = System.nanoTime();
@@ -18,7 +21,7 @@ final class ProgressBar {
   private final boolean interactive;
   private int done;
 
-  ProgressBar(PrintStream out, int total) {
+  public ProgressBar(PrintStream out, int total) {
     this(new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true), total);
   }
 
@@ -30,13 +33,13 @@ final class ProgressBar {
     render();
   }
 
-  synchronized void advance(Status status) {
+  public synchronized void advance(Status status) {
     done++;
     counts.merge(status, 1, Integer::sum);
     render();
   }
 
-  synchronized void finish() {
+  public synchronized void finish() {
     if (interactive) {
       out.println();
       out.flush();
