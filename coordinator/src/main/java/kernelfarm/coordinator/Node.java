@@ -25,6 +25,7 @@ import kernelfarm.coordinator.dispatch.Dispatcher;
 import kernelfarm.coordinator.http.ApiServer;
 import kernelfarm.coordinator.llm.LlmClient;
 import kernelfarm.coordinator.llm.LlmEndpoint;
+import kernelfarm.coordinator.llm.LlmMetrics;
 import kernelfarm.coordinator.problem.ProblemCoordinator;
 import kernelfarm.coordinator.prompt.PromptTemplates;
 import kernelfarm.coordinator.service.CampaignService;
@@ -34,6 +35,7 @@ import kernelfarm.coordinator.view.ViewProjection;
 import kernelfarm.coordinator.view.ViewQueries;
 import kernelfarm.protocol.DispatcherProtocol;
 import kernelfarm.protocol.Problem;
+import kernelfarm.worker.WorkerMetrics;
 import kernelfarm.worker.WorkerNode;
 import kernelfarm.worker.WorkerSettings;
 import org.apache.pekko.Done;
@@ -122,14 +124,15 @@ public final class Node implements AutoCloseable {
       }
       WorkerSettings workerSettings = WorkerSettings.from(config);
       ActorRef<DispatcherProtocol.Command> dispatcher = ClusterSingleton.get(system).init(
-          SingletonActor.of(Dispatcher.create(deps.clock(), workerSettings.lease()),
+          SingletonActor.of(Dispatcher.create(deps.clock(), workerSettings.lease(),
+                  Dispatcher.leaseExpiries(deps.metrics())),
                   DispatcherProtocol.SINGLETON_NAME)
               .withSettings(ClusterSingletonSettings.create(system).withRole("coordinator")));
       Map<String, LlmClient> llms = self.hasRole("coordinator") ? clients(deps, json(system)) : Map.of();
       if (self.hasRole("coordinator")) {
         SearchServices services = new SearchServices(llms,
             PromptTemplates.load(Path.of(config.getString("kernelfarm.coordinator.prompts"))), dispatcher,
-            deps.clock(), SearchServices.Settings.from(config), new SearchMetrics(deps.metrics()));
+            deps.clock(), SearchServices.Settings.from(config), new SearchMetrics(deps.metrics(), endpointNames(deps)));
         Campaign.init(system, services, ProblemCoordinator.problems(system));
         ProblemCoordinator.init(system, services);
         view = ViewDatabase.open(config);
@@ -143,7 +146,8 @@ public final class Node implements AutoCloseable {
           endpointNames(deps), httpSettings.askTimeout(), dispatcher);
       InetSocketAddress http = service != null && httpSettings.enabled()
           ? ApiServer.start(system, service, httpSettings, deps.metrics(), System.out) : null;
-      WorkerNode.Started worker = self.hasRole("worker") ? WorkerNode.init(system, workerSettings, dispatcher) : null;
+      WorkerNode.Started worker = self.hasRole("worker") ? WorkerNode.init(system, workerSettings, dispatcher,
+          new WorkerMetrics(deps.metrics())) : null;
       return new Node(system, dispatcher, worker, service, http, llms);
     } catch (Exception e) {
       if (view != null) {
@@ -160,8 +164,9 @@ public final class Node implements AutoCloseable {
 
   private static Map<String, LlmClient> clients(Deps deps, ObjectMapper json) {
     Map<String, LlmClient> clients = new LinkedHashMap<>();
+    LlmMetrics metrics = new LlmMetrics(deps.metrics(), endpointNames(deps));
     for (LlmEndpoint endpoint : deps.endpoints()) {
-      clients.put(endpoint.name(), new LlmClient(endpoint, deps.http(), json, deps.clock()));
+      clients.put(endpoint.name(), new LlmClient(endpoint, deps.http(), json, deps.clock(), metrics));
     }
     return clients;
   }

@@ -82,6 +82,7 @@ public final class Evaluator extends AbstractBehavior<Evaluator.Command> {
   private final Device device;
   private final WorkerSettings settings;
   private final HarnessLauncher launcher;
+  private final WorkerMetrics metrics;
   private final ActorRef<Outcome> parent;
   private final TimerScheduler<Command> timers;
   private final ActorRef<HarnessSession.Finished> sessionAdapter;
@@ -100,8 +101,9 @@ public final class Evaluator extends AbstractBehavior<Evaluator.Command> {
   private int failedHealthChecks;
 
   private Evaluator(ActorContext<Command> context, TimerScheduler<Command> timers, Device device,
-      WorkerSettings settings, HarnessLauncher launcher, ActorRef<Outcome> parent) {
+      WorkerSettings settings, HarnessLauncher launcher, WorkerMetrics metrics, ActorRef<Outcome> parent) {
     super(context);
+    this.metrics = metrics;
     this.timers = timers;
     this.device = device;
     this.settings = settings;
@@ -116,9 +118,15 @@ public final class Evaluator extends AbstractBehavior<Evaluator.Command> {
 
   /** Spawn it on {@link WorkerSettings#BLOCKING_DISPATCHER}: its handlers block. */
   public static Behavior<Command> create(Device device, WorkerSettings settings, HarnessLauncher launcher,
-      ActorRef<Outcome> parent) {
+      WorkerMetrics metrics, ActorRef<Outcome> parent) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new Evaluator(ctx, timers, device, settings, launcher, parent)));
+        new Evaluator(ctx, timers, device, settings, launcher, metrics, parent)));
+  }
+
+  /** With metrics nobody scrapes: for tests of the Evaluator alone. */
+  public static Behavior<Command> create(Device device, WorkerSettings settings, HarnessLauncher launcher,
+      ActorRef<Outcome> parent) {
+    return create(device, settings, launcher, WorkerMetrics.unscraped(), parent);
   }
 
   @Override
@@ -173,7 +181,14 @@ public final class Evaluator extends AbstractBehavior<Evaluator.Command> {
     if (running == null || !running.leaseId().equals(finished.leaseId())) {
       return this;
     }
-    evaluationSeconds = movingAverage(evaluationSeconds, (System.nanoTime() - runningSince) / 1e9);
+    Duration took = Duration.ofNanos(System.nanoTime() - runningSince);
+    evaluationSeconds = movingAverage(evaluationSeconds, took.toNanos() / 1e9);
+    metrics.evaluated(took);
+    if (finished.finished().result() == null) {
+      // No answer line: the session killed the process at a stage limit, or it died (the candidate's crash).
+      metrics.harnessReplaced(WorkerMetrics.HarnessRole.evaluate, finished.finished().timedOut()
+          ? WorkerMetrics.RestartReason.timed_out : WorkerMetrics.RestartReason.died);
+    }
     running = null;
     parent.tell(new Evaluated(finished.leaseId(), finished.finished()));
     runPending();
@@ -243,6 +258,7 @@ public final class Evaluator extends AbstractBehavior<Evaluator.Command> {
   }
 
   private void spareFailed(String reason) {
+    metrics.harnessReplaced(WorkerMetrics.HarnessRole.evaluate, WorkerMetrics.RestartReason.failed_to_start);
     spareFailures++;
     if (spareFailures >= UNHEALTHY_AFTER) {
       takeOutOfService(reason);

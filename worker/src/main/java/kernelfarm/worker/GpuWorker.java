@@ -86,6 +86,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   private final ActorRef<CompilePool.Compiled> compiledAdapter;
   private final ActorRef<DispatcherProtocol.VerdictAck> ackAdapter;
   private final ActorRef<DispatcherProtocol.RenewalRefused> refusedAdapter;
+  private final WorkerMetrics.DeviceClock deviceClock;
 
   private final Map<String, DispatcherProtocol.WorkOffer> held = new LinkedHashMap<>();
   /** Leases whose compile was asked for and not yet answered, with when it was (last) asked. */
@@ -104,9 +105,10 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
 
   private GpuWorker(ActorContext<Command> context, Device device, String nodeId, WorkerSettings settings,
       HarnessLauncher launcher, ActorRef<DispatcherProtocol.Command> dispatcher,
-      ActorRef<CompilePool.Command> compilePool,
+      ActorRef<CompilePool.Command> compilePool, WorkerMetrics metrics,
       Function<ActorRef<Evaluator.Outcome>, Behavior<Evaluator.Command>> evaluatorFactory) {
     super(context);
+    this.deviceClock = metrics.device(device.index());
     this.device = device;
     this.nodeId = nodeId;
     this.workerId = nodeId + "/device-" + device.index();
@@ -129,9 +131,9 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
 
   public static Behavior<Command> create(Device device, String nodeId, WorkerSettings settings,
       HarnessLauncher launcher, ActorRef<DispatcherProtocol.Command> dispatcher,
-      ActorRef<CompilePool.Command> compilePool) {
-    return create(device, nodeId, settings, launcher, dispatcher, compilePool,
-        parent -> Evaluator.create(device, settings, launcher, parent));
+      ActorRef<CompilePool.Command> compilePool, WorkerMetrics metrics) {
+    return create(device, nodeId, settings, launcher, dispatcher, compilePool, metrics,
+        parent -> Evaluator.create(device, settings, launcher, metrics, parent));
   }
 
   /** With the Evaluator made by {@code evaluatorFactory} (given where its outcomes go): tests put probes there. */
@@ -139,10 +141,19 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
       HarnessLauncher launcher, ActorRef<DispatcherProtocol.Command> dispatcher,
       ActorRef<CompilePool.Command> compilePool,
       Function<ActorRef<Evaluator.Outcome>, Behavior<Evaluator.Command>> evaluatorFactory) {
+    return create(device, nodeId, settings, launcher, dispatcher, compilePool, WorkerMetrics.unscraped(),
+        evaluatorFactory);
+  }
+
+  private static Behavior<Command> create(Device device, String nodeId, WorkerSettings settings,
+      HarnessLauncher launcher, ActorRef<DispatcherProtocol.Command> dispatcher,
+      ActorRef<CompilePool.Command> compilePool, WorkerMetrics metrics,
+      Function<ActorRef<Evaluator.Outcome>, Behavior<Evaluator.Command>> evaluatorFactory) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       // A third of the lease: one lost renewal must not re-queue work we are still doing.
       timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.lease().dividedBy(3));
-      return new GpuWorker(ctx, device, nodeId, settings, launcher, dispatcher, compilePool, evaluatorFactory);
+      return new GpuWorker(ctx, device, nodeId, settings, launcher, dispatcher, compilePool, metrics,
+          evaluatorFactory);
     }));
   }
 
@@ -158,15 +169,16 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
 
   @Override
   public Receive<Command> createReceive() {
+    // Every message that can change what the device does ends by telling its clock, for kfarm_device_seconds.
     return newReceiveBuilder()
-        .onMessage(Offered.class, this::onOffered)
-        .onMessage(CompileDone.class, this::onCompileDone)
-        .onMessage(FromEvaluator.class, this::onFromEvaluator)
+        .onMessage(Offered.class, m -> timed(onOffered(m)))
+        .onMessage(CompileDone.class, m -> timed(onCompileDone(m)))
+        .onMessage(FromEvaluator.class, m -> timed(onFromEvaluator(m)))
         .onMessage(Acked.class, this::onAcked)
-        .onMessage(Refused.class, this::onRefused)
+        .onMessage(Refused.class, m -> timed(onRefused(m)))
         .onMessageEquals(Tick.INSTANCE, this::onTick)
-        .onMessage(Drain.class, this::onDrain)
-        .onMessageEquals(CompilePoolStopped.INSTANCE, this::onCompilePoolStopped)
+        .onMessage(Drain.class, m -> timed(onDrain(m)))
+        .onMessageEquals(CompilePoolStopped.INSTANCE, () -> timed(onCompilePoolStopped()))
         .onMessageEquals(EvaluatorStopped.INSTANCE, () -> {
           // Only a stop outside its supervision ends it; a fresh GpuWorker (restarted with backoff) makes another.
           throw new IllegalStateException("the evaluator of device " + device.index() + " stopped");
@@ -177,11 +189,25 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   }
 
   /**
+   * Evaluating while a process runs a candidate; else unhealthy while out of service; else compiling while one of
+   * its leases waits for a build (the device has nothing to run); else idle.
+   */
+  private Behavior<Command> timed(Behavior<Command> next) {
+    WorkerMetrics.DeviceState state = evaluating != null ? WorkerMetrics.DeviceState.evaluating
+        : unhealthy ? WorkerMetrics.DeviceState.unhealthy
+        : !compiling.isEmpty() ? WorkerMetrics.DeviceState.compiling
+        : WorkerMetrics.DeviceState.idle;
+    deviceClock.enter(state);
+    return next;
+  }
+
+  /**
    * On a restart or stop: its leases go back to the queue now rather than when they lapse, and verdicts not yet
    * acked are said once more, since the acks would reach nobody. The Evaluator, a child, stops with it and kills
    * its processes.
    */
   private Behavior<Command> handBack() {
+    deviceClock.enter(WorkerMetrics.DeviceState.idle);
     dispatcher.tell(new DispatcherProtocol.ReleaseLease(workerId, List.copyOf(held.keySet())));
     ActorRef<DispatcherProtocol.VerdictAck> nobody = getContext().getSystem().ignoreRef();
     unacked.forEach((leaseId, verdict) ->

@@ -30,13 +30,18 @@ public final class WorkerNode {
       ActorRef<CompilePool.Command> compilePool, HarnessLauncher launcher) {}
 
   public static Started init(ActorSystem<?> system, WorkerSettings settings,
-      ActorRef<DispatcherProtocol.Command> dispatcher) {
-    return init(system, settings, DeviceInventory.discover(settings.devices()), dispatcher);
+      ActorRef<DispatcherProtocol.Command> dispatcher, WorkerMetrics metrics) {
+    return init(system, settings, DeviceInventory.discover(settings.devices()), dispatcher, metrics);
   }
 
   /** With a given inventory: what tests use to pin workers to devices this host does not have. */
   public static Started init(ActorSystem<?> system, WorkerSettings configured, List<Device> devices,
       ActorRef<DispatcherProtocol.Command> dispatcher) {
+    return init(system, configured, devices, dispatcher, WorkerMetrics.unscraped());
+  }
+
+  public static Started init(ActorSystem<?> system, WorkerSettings configured, List<Device> devices,
+      ActorRef<DispatcherProtocol.Command> dispatcher, WorkerMetrics metrics) {
     WorkerSettings settings = configured.withDevices(devices.size());
     CorePlan cores = CorePlan.of(Runtime.getRuntime().availableProcessors(), devices, settings.timingCores());
     cores.pinThisProcess();
@@ -45,12 +50,12 @@ public final class WorkerNode {
     String nodeId = system.address().toString();
     // On the blocking dispatcher: it starts processes and writes the sources and builds they read.
     ActorRef<CompilePool.Command> pool = system.systemActorOf(
-        supervisedPool(CompilePool.create(launcher, devices.get(0))), "compile-pool",
+        supervisedPool(CompilePool.create(launcher, devices.get(0), metrics)), "compile-pool",
         DispatcherSelector.fromConfig(WorkerSettings.BLOCKING_DISPATCHER));
     List<ActorRef<GpuWorker.Command>> workers = new ArrayList<>();
     for (Device device : devices) {
       workers.add(system.systemActorOf(
-          supervised(GpuWorker.create(device, nodeId, settings, launcher, dispatcher, pool)),
+          supervised(GpuWorker.create(device, nodeId, settings, launcher, dispatcher, pool, metrics)),
           "gpu-worker-" + device.index(), org.apache.pekko.actor.typed.Props.empty()));
     }
     drainOnShutdown(system, workers, settings.drainTimeout());

@@ -38,9 +38,10 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "campaign", mixinStandardHelpOptions = true,
     description = "Run a closed-loop campaign on a local node: LLM branches per problem, every candidate verified. "
-        + "list, status and cancel speak to a running coordinator instead.",
-    subcommands = {CampaignRemoteCommands.ListCommand.class, CampaignRemoteCommands.StatusCommand.class,
-        CampaignRemoteCommands.CancelCommand.class})
+        + "submit, list, status, watch, report and cancel speak to a running coordinator instead.",
+    subcommands = {CampaignRemoteCommands.SubmitCommand.class, CampaignRemoteCommands.ListCommand.class,
+        CampaignRemoteCommands.StatusCommand.class, CampaignRemoteCommands.WatchCommand.class,
+        CampaignRemoteCommands.ReportCommand.class, CampaignRemoteCommands.CancelCommand.class})
 final class CampaignCommand implements Callable<Integer> {
   @Mixin
   FarmOptions farm;
@@ -56,48 +57,16 @@ final class CampaignCommand implements Callable<Integer> {
       + "(required to run a campaign)")
   Path problems;
 
-  @Option(names = "--only", split = ",", description = "problem names or ids to run (default: all)")
-  List<String> only = new ArrayList<>();
-
   @Option(names = "--replay", description = "answer from recordings in this folder (<problem name>/round-N.md) "
       + "instead of an LLM endpoint")
   Path replay;
-
-  @Option(names = "--name", defaultValue = "campaign", description = "a label for logs and results")
-  String name;
 
   @Option(names = "--id", description = "the campaign's id (default: <name>-<time>); run the same command with the "
       + "same id again to resume a campaign that was interrupted")
   String id;
 
-  @Option(names = "--branches", defaultValue = "4", description = "branches per problem (default: ${DEFAULT-VALUE})")
-  int branches;
-
-  @Option(names = "--rounds", defaultValue = "5", description = "rounds per branch (default: ${DEFAULT-VALUE})")
-  int rounds;
-
-  @Option(names = "--budget", defaultValue = "PT15M",
-      description = "time budget per problem, ISO-8601 (default: ${DEFAULT-VALUE})")
-  Duration budget;
-
-  @Option(names = "--stop", defaultValue = "SPEND_BUDGET",
-      description = "FIRST_CORRECT, TARGET_SPEEDUP or SPEND_BUDGET (default: ${DEFAULT-VALUE})")
-  CampaignSpec.StopRule stop;
-
-  @Option(names = "--target-speedup", description = "with --stop TARGET_SPEEDUP")
-  Double targetSpeedup;
-
-  @Option(names = "--top-k", defaultValue = "0", description = "restart weak branches from the k best (0: off)")
-  int topK;
-
-  @Option(names = "--restart-every", defaultValue = "2", description = "rounds between top-k restarts")
-  int restartEvery;
-
-  @Option(names = "--temperature", defaultValue = "0.6")
-  double temperature;
-
-  @Option(names = "--max-tokens", defaultValue = "16384", description = "per answer, reasoning included")
-  int maxTokens;
+  @Mixin
+  SearchOptions search;
 
   @Option(names = "--out", description = "results folder (default: kfarm-results/<campaign id>)")
   Path out;
@@ -112,7 +81,8 @@ final class CampaignCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (problems == null) {
       throw new IllegalArgumentException("--problems: required to run a campaign; give a folder of problem files, a "
-          + "KernelBench checkout or a .jsonl file (or use kfarm campaign list|status|cancel for a running one)");
+          + "KernelBench checkout or a .jsonl file (or kfarm campaign submit|list|status|watch|report|cancel, which "
+          + "speak to a running coordinator)");
     }
     Path home = Path.of(System.getenv().getOrDefault("KFARM_HOME", ".")).toAbsolutePath().normalize();
     ObjectMapper json = new ObjectMapper();
@@ -127,8 +97,8 @@ final class CampaignCommand implements Callable<Integer> {
     ReplayLlmServer server = null;
     if (!endpoints.isEmpty()) {
       for (LlmEndpoint e : endpoints) {
-        System.out.println("kfarm " + name + ": LLM endpoint " + e.name() + ": " + e.model() + " at " + e.baseUrl()
-            + ", " + e.maxConcurrency() + " calls at once");
+        System.out.println("kfarm " + search.name + ": LLM endpoint " + e.name() + ": " + e.model() + " at "
+            + e.baseUrl() + ", " + e.maxConcurrency() + " calls at once");
       }
       LlmOptions.requireReachable(endpoints, http, json);
     } else {
@@ -140,11 +110,11 @@ final class CampaignCommand implements Callable<Integer> {
       endpoints = List.of(new LlmEndpoint("default", server.baseUrl(), "kfarm-replay", null, 16,
           Duration.ofMinutes(1), 2, 0, 0));
       System.out.println(replayNotice != null ? replayNotice
-          : "kfarm " + name + ": answers come from the recordings in " + replay);
+          : "kfarm " + search.name + ": answers come from the recordings in " + replay);
     }
     List<String> names = endpoints.stream().map(LlmEndpoint::name).toList();
     String campaignId = id != null ? id
-        : name + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        : search.name + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
     Path results = out != null ? out : home.resolve("kfarm-results").resolve(campaignId);
     Config overrides = cluster.nodeOverrides(farm);
     if (System.getenv("KFARM_HTTP_PORT") == null) {
@@ -154,15 +124,14 @@ final class CampaignCommand implements Callable<Integer> {
     try (Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), http, endpoints), true)) {
       boolean gpu = node.worker().map(w -> w.devices().get(0).gpu()).orElse(false);
       Backend backend = farm.backendFor(null, gpu);
-      CampaignSpec spec = new CampaignSpec(name,
+      CampaignSpec spec = new CampaignSpec(search.name,
           new CampaignSpec.ProblemSelection(problems.toString(), selected.stream().map(Problem::id).toList(),
               List.of()),
           backend,
-          new CampaignSpec.Search(branches, rounds, budget, stop, targetSpeedup, topK, topK > 0 ? restartEvery : 0),
-          new CampaignSpec.Sampling(temperature, maxTokens, null), names, farm.verifySettings());
+          search.search(), search.sampling(), names, farm.verifySettings());
       spec.validated(Set.copyOf(names));
       System.out.printf("campaign %s: %d problems x %d branches x %d rounds, budget %s per problem, %s backend%n",
-          campaignId, selected.size(), branches, rounds, budget, backend.wireName());
+          campaignId, selected.size(), search.branches, search.rounds, search.budget, backend.wireName());
       node.httpAddress().ifPresent(a -> {
         System.out.printf("API: http://%s:%d/api/v1/campaigns/%s%n", a.getHostString(), a.getPort(), campaignId);
         System.out.printf("dashboard (live while it runs): http://%s:%d/dashboard/#/campaigns/%s%n",
@@ -172,7 +141,7 @@ final class CampaignCommand implements Callable<Integer> {
       if (keepServing && node.httpAddress().isPresent()) {
         InetSocketAddress a = node.httpAddress().get();
         System.out.printf("kfarm %s: finished; the dashboard stays up at http://%s:%d/dashboard/ until Ctrl-C%n",
-            name, a.getHostString(), a.getPort());
+            search.name, a.getHostString(), a.getPort());
         // Ctrl-C runs Pekko's coordinated shutdown from the JVM's shutdown hook, which terminates the system.
         node.system().getWhenTerminated().toCompletableFuture().join();
       }
@@ -185,11 +154,11 @@ final class CampaignCommand implements Callable<Integer> {
   }
 
   private List<Problem> select(List<Problem> all) {
-    if (only.isEmpty()) {
+    if (search.only.isEmpty()) {
       return all;
     }
     List<Problem> chosen = new ArrayList<>();
-    for (String want : only) {
+    for (String want : search.only) {
       Problem p = all.stream().filter(q -> q.id().equals(want) || q.name().equals(want)).findFirst()
           .orElseThrow(() -> new IllegalArgumentException("--only: no problem named " + want + " in " + problems
               + "; names look like " + all.get(0).name() + " and ids like " + all.get(0).id()));

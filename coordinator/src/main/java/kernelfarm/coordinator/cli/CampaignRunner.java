@@ -1,7 +1,6 @@
 package kernelfarm.coordinator.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +12,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import kernelfarm.coordinator.Node;
+import kernelfarm.coordinator.campaign.CampaignExports;
 import kernelfarm.coordinator.campaign.CampaignSpec;
 import kernelfarm.coordinator.campaign.CampaignSummary;
 import kernelfarm.coordinator.campaign.ProblemResult;
@@ -21,7 +21,6 @@ import kernelfarm.coordinator.service.CampaignService;
 import kernelfarm.coordinator.service.ServiceException;
 import kernelfarm.protocol.Problem;
 import kernelfarm.protocol.Status;
-import kernelfarm.protocol.Verdict;
 
 /**
  * Runs one campaign on a node from the command line through the node's CampaignService (as the HTTP API does):
@@ -69,7 +68,7 @@ final class CampaignRunner {
           + "flight%n", e.endpoint(), e.answered(), e.failed(), e.retried(), e.failedOver(), e.peakInFlight(),
           e.maxConcurrency());
     }
-    write(node.json(), out, campaignId, spec, problems, results);
+    write(node.json(), out, campaignId, spec, results);
     console.println("results: " + out.resolve("results.json"));
     console.println("eval_results: " + out.resolve("eval_results.json"));
     if (!problems.isEmpty() && results.stream().allMatch(r -> r.roundsAnswered() == 0)) {
@@ -81,7 +80,7 @@ final class CampaignRunner {
     return 0;
   }
 
-  private static void advance(ProgressBar bar, Map<String, Integer> seen, Map<String, Integer> now) {
+  static void advance(ProgressBar bar, Map<String, Integer> seen, Map<String, Integer> now) {
     now.forEach((status, count) -> {
       int before = seen.getOrDefault(status, 0);
       for (int i = before; i < count; i++) {
@@ -115,23 +114,11 @@ final class CampaignRunner {
   }
 
   private static void write(ObjectMapper json, Path out, String campaignId, CampaignSpec spec,
-      List<Problem> problems, List<ProblemResult> results) throws Exception {
+      List<ProblemResult> results) throws Exception {
     Files.createDirectories(out);
-    ObjectNode root = json.createObjectNode();
-    root.put("campaign", campaignId);
-    root.set("spec", json.valueToTree(spec));
-    root.set("summary", json.valueToTree(CampaignSummary.of(results)));
-    root.set("problems", json.valueToTree(results));
-    Files.writeString(out.resolve("results.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(root));
-    // KernelBench's export holds the candidate its own rules rank first; results.json keeps the strict best.
-    List<Map.Entry<Problem, Verdict>> best = new ArrayList<>();
-    for (int i = 0; i < problems.size(); i++) {
-      ProblemResult r = results.get(i);
-      Verdict chosen = r.kernelbenchBestVerdict() != null ? r.kernelbenchBestVerdict() : r.best();
-      if (chosen != null) {
-        best.add(Map.entry(problems.get(i), chosen));
-      }
-    }
-    Reports.writeEvalResults(json, out.resolve("eval_results.json"), best);
+    Files.writeString(out.resolve("results.json"), json.writerWithDefaultPrettyPrinter()
+        .writeValueAsString(CampaignExports.results(json, campaignId, spec, results)));
+    Files.writeString(out.resolve("eval_results.json"), json.writerWithDefaultPrettyPrinter()
+        .writeValueAsString(CampaignExports.evalResults(json, CampaignExports.kernelBenchSamples(results))));
   }
 }

@@ -6,40 +6,21 @@ import com.typesafe.config.ConfigValueFactory;
 import kernelfarm.protocol.Backend;
 import kernelfarm.protocol.VerifySettings;
 import kernelfarm.worker.WorkerSettings;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** Options every command that runs a local farm shares: where and how candidates are judged. */
-final class FarmOptions {
+/**
+ * Options every command that runs a local farm shares: where and how candidates are judged. Public for the
+ * benchmarks ({@code kernelfarm.coordinator.bench}), which judge on a local farm too.
+ */
+public final class FarmOptions {
   @Option(names = "--backend", defaultValue = "auto",
       description = "cuda, triton or cpu; auto picks cuda on a GPU host, cpu elsewhere (default: ${DEFAULT-VALUE})")
   String backend;
 
-  @Option(names = "--require-custom-kernel",
-      description = "reject candidates that launch no custom kernel (plain PyTorch, decoys, failed builds)")
-  boolean requireCustomKernel;
-
-  @Option(names = "--trials", defaultValue = "5", description = "correctness trials (default: ${DEFAULT-VALUE})")
-  int trials;
-
-  @Option(names = "--timing-trials", defaultValue = "100", description = "timed runs (default: ${DEFAULT-VALUE})")
-  int timingTrials;
-
-  @Option(names = "--warmup", defaultValue = "10", description = "warm-up runs (default: ${DEFAULT-VALUE})")
-  int warmup;
-
-  @Option(names = "--atol", defaultValue = "1e-2", description = "absolute tolerance (default: ${DEFAULT-VALUE})")
-  double atol;
-
-  @Option(names = "--rtol", defaultValue = "1e-2", description = "relative tolerance (default: ${DEFAULT-VALUE})")
-  double rtol;
-
-  @Option(names = "--seed", defaultValue = "42", description = "seed (default: ${DEFAULT-VALUE})")
-  long seed;
-
-  @Option(names = "--kernelbench-rules", defaultValue = "v0.1", description = "the KernelBench rules each "
-      + "verdict's kernelbench answer follows: v0.1 (fp32 atol = rtol = 1e-2) or main (fp32 1e-4) "
-      + "(default: ${DEFAULT-VALUE})")
-  String kernelbenchRules;
+  // Nested, so kfarm campaign submit takes the same verification flags without this farm's local ones.
+  @Mixin
+  VerifyOptions verify;
 
   @Option(names = "--python", description = "interpreter with torch (kernelfarm.worker.python, KFARM_PYTHON)")
   String python;
@@ -53,7 +34,7 @@ final class FarmOptions {
   @Option(names = "--devices", description = "auto or cpu (KFARM_DEVICES)")
   String devices;
 
-  Config config() {
+  public Config config() {
     return overrides().withFallback(ConfigFactory.load());
   }
 
@@ -75,17 +56,16 @@ final class FarmOptions {
     return config;
   }
 
-  WorkerSettings workerSettings(Config config) {
+  public WorkerSettings workerSettings(Config config) {
     return WorkerSettings.from(config);
   }
 
-  VerifySettings verifySettings() {
-    return new VerifySettings(trials, atol, rtol, warmup, timingTrials, true, requireCustomKernel, seed,
-        kernelbenchRules);
+  public VerifySettings verifySettings() {
+    return verify.settings();
   }
 
   /** The backend for a candidate: its own header wins, then --backend, then what the devices can run. */
-  Backend backendFor(String header, boolean gpuHost) {
+  public Backend backendFor(String header, boolean gpuHost) {
     String chosen = header != null ? header : backend;
     if (chosen.equals("auto")) {
       return gpuHost ? Backend.CUDA : Backend.CPU;

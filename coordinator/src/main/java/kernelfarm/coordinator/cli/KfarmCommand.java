@@ -1,13 +1,14 @@
 package kernelfarm.coordinator.cli;
 
+import kernelfarm.coordinator.bench.BenchCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code kfarm}: the command line of KernelFarm. */
 @Command(name = "kfarm", mixinStandardHelpOptions = true, version = "kfarm 0.1.0",
     description = "KernelFarm: verify, benchmark and search GPU kernels.",
-    subcommands = {DemoCommand.class, CampaignCommand.class, NodeCommand.class, VerifyCommand.class,
-        BenchCommand.class})
+    subcommands = {DemoCommand.class, CampaignCommand.class, NodeCommand.class, NodesCommand.class,
+        VerifyCommand.class, BenchCommand.class})
 public final class KfarmCommand implements Runnable {
   @Override
   public void run() {

@@ -1,36 +1,48 @@
 package kernelfarm.coordinator.cli;
 
+import java.io.OutputStreamWriter;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
 import kernelfarm.protocol.Status;
 
-/** A one-line progress bar on stderr: done/total, counts per status, elapsed and estimated time left. */
-final class ProgressBar {
-  private final PrintStream out;
+/**
+ * A one-line progress bar on stderr: done/total, counts per status, elapsed and estimated time left. Public for
+ * the benchmarks ({@code kernelfarm.coordinator.bench}), which show their passes with it.
+ */
+public final class ProgressBar {
+  private final PrintWriter out;
   private final int total;
   private final long started = System.nanoTime();
   private final Map<Status, Integer> counts = new EnumMap<>(Status.class);
   private final boolean interactive;
   private int done;
 
-  ProgressBar(PrintStream out, int total) {
+  public ProgressBar(PrintStream out, int total) {
+    this(new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true), total);
+  }
+
+  /** On a command's own writer: what {@code kfarm campaign watch} draws on, so tests read it. */
+  ProgressBar(PrintWriter out, int total) {
     this.out = out;
     this.total = total;
     this.interactive = System.console() != null;
     render();
   }
 
-  synchronized void advance(Status status) {
+  public synchronized void advance(Status status) {
     done++;
     counts.merge(status, 1, Integer::sum);
     render();
   }
 
-  synchronized void finish() {
+  public synchronized void finish() {
     if (interactive) {
       out.println();
+      out.flush();
     }
   }
 

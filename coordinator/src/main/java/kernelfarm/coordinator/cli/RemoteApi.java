@@ -39,14 +39,42 @@ final class RemoteApi {
     return send(HttpRequest.newBuilder(resolve(path)).POST(HttpRequest.BodyPublishers.noBody()));
   }
 
+  JsonNode post(String path, String jsonBody) {
+    return send(HttpRequest.newBuilder(resolve(path)).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(jsonBody)));
+  }
+
+  /** The coordinator's JSON error: its HTTP status, and the message naming each field, problem and fix. */
+  static final class ApiError extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+    private final int status;
+
+    ApiError(int status, String message) {
+      super(message);
+      this.status = status;
+    }
+
+    int status() {
+      return status;
+    }
+  }
+
   /** A path segment, encoded: campaign ids are URL-safe, problem ids hold a '/'. */
   static String segment(String s) {
     return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
   }
 
   private URI resolve(String path) {
+    if (url.getScheme() == null || !url.getScheme().matches("(?i)https?") || url.getHost() == null) {
+      throw new IllegalArgumentException("--url: \"" + url + "\" is no http(s) address; write the coordinator's "
+          + "API address such as http://coordinator:8480");
+    }
     String base = url.toString().replaceAll("/+$", "");
     return URI.create(base + path);
+  }
+
+  URI url() {
+    return url;
   }
 
   private JsonNode send(HttpRequest.Builder request) {
@@ -60,6 +88,10 @@ final class RemoteApi {
     } catch (IOException e) {
       throw new IllegalStateException("cannot reach the coordinator at " + url + " (" + e + "); start one with "
           + "kfarm node, or give its address with --url or KFARM_URL", e);
+    } catch (IllegalArgumentException e) {
+      // The JDK's client refuses a URL it cannot send to (no host, a scheme other than http or https).
+      throw new IllegalArgumentException("--url: " + url + " cannot be used (" + e.getMessage() + "); write the "
+          + "coordinator's API address such as http://coordinator:8480", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted", e);
@@ -75,7 +107,7 @@ final class RemoteApi {
       StringBuilder why = new StringBuilder("the coordinator answered " + response.statusCode());
       body.path("errors").forEach(e -> why.append("; ").append(e.path("field").asText()).append(' ')
           .append(e.path("problem").asText()).append(" (").append(e.path("fix").asText()).append(')'));
-      throw new IllegalArgumentException(why.toString());
+      throw new ApiError(response.statusCode(), why.toString());
     }
     return body;
   }

@@ -1,5 +1,7 @@
 package kernelfarm.coordinator.dispatch;
 
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -86,6 +88,7 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
 
   private final Clock clock;
   private final Duration leaseDuration;
+  private final Counter leaseExpiries;
   private final Map<EntryKey, Entry> entries = new LinkedHashMap<>();
   private final Deque<EntryKey> queue = new ArrayDeque<>();
   private final Map<String, Lease> leases = new HashMap<>();
@@ -98,14 +101,36 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
   private final Deque<Instant> recentVerdicts = new ArrayDeque<>();
   private long verdictCount;
 
-  private Dispatcher(ActorContext<DispatcherProtocol.Command> context, Clock clock, Duration leaseDuration) {
+  private Dispatcher(ActorContext<DispatcherProtocol.Command> context, Clock clock, Duration leaseDuration,
+      Counter leaseExpiries) {
     super(context);
     this.clock = clock;
     this.leaseDuration = leaseDuration;
+    this.leaseExpiries = leaseExpiries;
   }
 
+  /**
+   * @param leaseExpiries counts every lease that lapses, from {@link #leaseExpiries(PrometheusRegistry)}; made
+   *     once per node, outside the actor, since the singleton may start on this node again
+   */
+  public static Behavior<DispatcherProtocol.Command> create(Clock clock, Duration leaseDuration,
+      Counter leaseExpiries) {
+    return Behaviors.setup(ctx -> new Dispatcher(ctx, clock, leaseDuration, leaseExpiries));
+  }
+
+  /** With lapses counted where nobody scrapes them: for tools and tests without a node. */
   public static Behavior<DispatcherProtocol.Command> create(Clock clock, Duration leaseDuration) {
-    return Behaviors.setup(ctx -> new Dispatcher(ctx, clock, leaseDuration));
+    return create(clock, leaseDuration, leaseExpiries(new PrometheusRegistry()));
+  }
+
+  /**
+   * The counter of lapsed leases in this node's registry. Only the node holding the singleton counts, so the
+   * cluster's figure is the sum over coordinator nodes.
+   */
+  public static Counter leaseExpiries(PrometheusRegistry registry) {
+    return Counter.builder().name("kfarm_lease_expiries_total")
+        .help("Leases that lapsed without a verdict or renewal (a worker gone, stuck or partitioned)")
+        .register(registry);
   }
 
   @Override
@@ -377,6 +402,7 @@ public final class Dispatcher extends AbstractBehavior<DispatcherProtocol.Comman
       Map.Entry<String, Lease> e = it.next();
       if (e.getValue().expires().isBefore(now)) {
         it.remove();
+        leaseExpiries.inc();
         leaseGiven(e.getValue().workerId());
         EntryKey key = new EntryKey(e.getValue().candidateId(), e.getValue().settings());
         if (entries.containsKey(key)) {

@@ -19,6 +19,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.stream.StreamSupport;
+import kernelfarm.coordinator.campaign.CampaignExports;
 import kernelfarm.coordinator.campaign.FieldError;
 import kernelfarm.coordinator.service.CampaignService;
 import kernelfarm.coordinator.service.ServiceException;
@@ -59,6 +60,8 @@ import org.slf4j.LoggerFactory;
  * curl -s localhost:8480/api/v1/campaigns
  * curl -s -H "Authorization: Bearer $KFARM_API_TOKEN" -d @spec.json localhost:8480/api/v1/campaigns?id=nightly
  * curl -s localhost:8480/api/v1/campaigns/nightly/leaderboard
+ * curl -s localhost:8480/api/v1/campaigns/nightly/results
+ * curl -s localhost:8480/api/v1/campaigns/nightly/exports/eval_results.json
  * curl -s localhost:8480/api/v1/campaigns/nightly/problems/level1%2F19_ReLU?limit=20
  * curl -s localhost:8480/api/v1/campaigns/nightly/problems/level1%2F19_ReLU/rounds/0/1
  * curl -s localhost:8480/api/v1/campaigns/nightly/candidates/CANDIDATE_ID
@@ -89,8 +92,8 @@ public final class ApiRoutes extends AllDirectives {
   private final Dashboard dashboard;
 
   public ApiRoutes(ActorSystem<?> system, CampaignService service, ObjectMapper json, ApiToken token,
-      boolean readsNeedToken, long maxBody, Duration liveEvery, PrometheusRegistry registry) {
-    this.metrics = new NodeMetrics(registry, service.queries());
+      boolean readsNeedToken, long maxBody, Duration liveEvery, PrometheusRegistry registry, int metricsCampaigns) {
+    this.metrics = new NodeMetrics(registry, service.queries(), metricsCampaigns);
     this.liveEvery = liveEvery;
     this.dashboard = new Dashboard();
     this.blocking = system.dispatchers().lookup(
@@ -153,6 +156,11 @@ public final class ApiRoutes extends AllDirectives {
         path("cancel", () -> post(() -> writing(() -> respond(() -> service.cancel(id), StatusCodes.ACCEPTED)))),
         path("leaderboard", () -> get(() -> reading(() ->
             page((offset, limit) -> service.leaderboard(id, offset, limit))))),
+        path("results", () -> get(() -> reading(() -> respond(() -> service.get(id).thenCombine(
+            service.results(id), (detail, results) -> CampaignExports.results(json, id, detail.spec(), results)))))),
+        path(segment("exports").slash("eval_results.json"), () -> get(() -> reading(() -> respond(() ->
+            service.get(id).thenCombine(service.results(id), (detail, results) ->
+                CampaignExports.evalResults(json, CampaignExports.kernelBenchSamples(results))))))),
         path(segment("candidates").slash(segment()), candidate -> get(() -> reading(() ->
             respond(() -> service.candidate(id, candidate))))),
         pathPrefix("problems", () -> concat(
@@ -200,7 +208,15 @@ public final class ApiRoutes extends AllDirectives {
     return service.farm().handle((farm, failure) -> {
       ObjectNode body = json.createObjectNode();
       body.set("members", memberList());
-      body.set("farm", json.valueToTree(farm));
+      com.fasterxml.jackson.databind.JsonNode farmNode = json.valueToTree(farm);
+      if (farm != null) {
+        // The state by the rule /metrics uses, so the dashboard, the CLI and Prometheus never disagree.
+        for (int i = 0; i < farm.workers().size(); i++) {
+          ((ObjectNode) farmNode.path("workers").get(i)).put("state",
+              NodeMetrics.stateOf(farm.workers().get(i)).name());
+        }
+      }
+      body.set("farm", farmNode);
       if (failure != null) {
         body.set("farmError", json.valueToTree(errorBody(failure)));
       }

@@ -23,12 +23,12 @@ public final class ApiServer {
    * @param token empty: from tokenFile, or generated there
    */
   public record Settings(boolean enabled, String host, int port, String token, Path tokenFile,
-      boolean readRequiresToken, long maxBodyBytes, Duration askTimeout, Duration liveEvery) {
+      boolean readRequiresToken, long maxBodyBytes, Duration askTimeout, Duration liveEvery, int metricsCampaigns) {
     public static Settings from(Config config) {
       Config c = config.getConfig("kernelfarm.coordinator.http");
       Settings s = new Settings(c.getBoolean("enabled"), c.getString("host"), c.getInt("port"), c.getString("token"),
           Path.of(c.getString("token-file")), c.getBoolean("read-requires-token"), c.getBytes("max-body-bytes"),
-          c.getDuration("ask-timeout"), c.getDuration("live-every"));
+          c.getDuration("ask-timeout"), c.getDuration("live-every"), c.getInt("metrics-campaigns"));
       if (s.port < 0 || s.port > 65535) {
         throw new IllegalArgumentException("kernelfarm.coordinator.http.port: must be 0 to 65535, got " + s.port
             + "; set KFARM_HTTP_PORT");
@@ -36,6 +36,10 @@ public final class ApiServer {
       if (s.liveEvery.toMillis() < 100) {
         throw new IllegalArgumentException("kernelfarm.coordinator.http.live-every: must be at least 100ms, got "
             + s.liveEvery + "; set KFARM_HTTP_LIVE_EVERY to e.g. 1s");
+      }
+      if (s.metricsCampaigns < 0) {
+        throw new IllegalArgumentException("kernelfarm.coordinator.http.metrics-campaigns: must be 0 or more, got "
+            + s.metricsCampaigns + "; set KFARM_HTTP_METRICS_CAMPAIGNS to e.g. 10");
       }
       return s;
     }
@@ -50,7 +54,7 @@ public final class ApiServer {
       PrometheusRegistry metrics, PrintStream console) {
     ApiToken token = ApiToken.resolve(settings.token(), settings.tokenFile(), console);
     ApiRoutes routes = new ApiRoutes(system, service, ViewQueries.json(system), token, settings.readRequiresToken(),
-        settings.maxBodyBytes(), settings.liveEvery(), metrics);
+        settings.maxBodyBytes(), settings.liveEvery(), metrics, settings.metricsCampaigns());
     try {
       ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port()).bind(routes.routes())
           .toCompletableFuture().get(30, TimeUnit.SECONDS);

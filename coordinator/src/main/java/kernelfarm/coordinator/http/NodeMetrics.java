@@ -10,12 +10,14 @@ import java.io.UncheckedIOException;
 import java.sql.SQLException;
 import java.util.EnumMap;
 import java.util.Map;
+import kernelfarm.coordinator.campaign.SearchMetrics;
 import kernelfarm.coordinator.view.ViewQueries;
 import kernelfarm.protocol.DispatcherProtocol;
 
 /**
- * The node's /metrics: its registry (search counters, JVM) plus gauges read at scrape time from the read tables
- * (campaigns and problems by state) and from the Dispatcher's status (queue, leases, devices by state), in
+ * The node's /metrics: its registry (search, LLM, Dispatcher and worker counters, JVM) plus gauges read at scrape
+ * time from the read tables (campaigns and problems by state; progress and best speedups of the campaigns shown)
+ * and from the Dispatcher's status (queue, leases, devices by state), in
  * Prometheus text format. A scrape runs JDBC: call it on a blocking thread. Every coordinator serves the same
  * Dispatcher figures, so dashboards take their max over instances, not their sum.
  */
@@ -28,7 +30,11 @@ final class NodeMetrics {
   /** Set just before each scrape; null when the Dispatcher did not answer, so its gauges are left out, not stale. */
   private volatile DispatcherProtocol.FarmStatus farm;
 
-  NodeMetrics(PrometheusRegistry registry, ViewQueries queries) {
+  /**
+   * @param campaignsShown how many campaigns get per-campaign series (kernelfarm.coordinator.http.metrics-campaigns):
+   *     campaign and problem ids are label values, so they are bounded here rather than by an enum
+   */
+  NodeMetrics(PrometheusRegistry registry, ViewQueries queries, int campaignsShown) {
     this.registry = registry;
     JvmMetrics.builder().register(registry);
     GaugeWithCallback.builder().name("kfarm_campaigns").help("Campaigns in the read tables, by state")
@@ -45,6 +51,42 @@ final class NodeMetrics {
             queries.problemStates().forEach((state, n) -> cb.call(n, state.name()));
           } catch (SQLException e) {
             throw new IllegalStateException("read tables unavailable: " + e.getMessage(), e);
+          }
+        }).register(registry);
+    GaugeWithCallback.builder().name("kfarm_campaign_progress_ratio")
+        .help("Share of a campaign's problems that have finished (unfinished campaigns, then the newest others)")
+        .labelNames("campaign").callback(cb -> {
+          for (ViewQueries.CampaignRow c : read(() -> queries.campaignsShown(campaignsShown))) {
+            cb.call(c.problems() == 0 ? 0 : (double) c.problemsDone() / c.problems(), c.id());
+          }
+        }).register(registry);
+    GaugeWithCallback.builder().name("kfarm_campaign_problems_done")
+        .help("Problems of a campaign that have finished, of kfarm_campaign_problems")
+        .labelNames("campaign").callback(cb -> {
+          for (ViewQueries.CampaignRow c : read(() -> queries.campaignsShown(campaignsShown))) {
+            cb.call(c.problemsDone(), c.id());
+          }
+        }).register(registry);
+    GaugeWithCallback.builder().name("kfarm_campaign_problems")
+        .help("Problems of a campaign")
+        .labelNames("campaign").callback(cb -> {
+          for (ViewQueries.CampaignRow c : read(() -> queries.campaignsShown(campaignsShown))) {
+            cb.call(c.problems(), c.id());
+          }
+        }).register(registry);
+    GaugeWithCallback.builder().name("kfarm_best_speedup")
+        .help("Best speedup over the reference of a correct candidate so far, per problem and rule set; absent "
+            + "while none is correct")
+        .labelNames("campaign", "problem", "rule_set").callback(cb -> {
+          for (ViewQueries.CampaignRow c : read(() -> queries.campaignsShown(campaignsShown))) {
+            for (ViewQueries.BestSpeedup best : read(() -> queries.bestSpeedups(c.id()))) {
+              if (best.strict() != null) {
+                cb.call(best.strict(), c.id(), best.problemId(), SearchMetrics.RuleSet.strict.name());
+              }
+              if (best.kernelbench() != null) {
+                cb.call(best.kernelbench(), c.id(), best.problemId(), SearchMetrics.RuleSet.kernelbench.name());
+              }
+            }
           }
         }).register(registry);
     GaugeWithCallback.builder().name("kfarm_queue_depth")
@@ -75,6 +117,18 @@ final class NodeMetrics {
             counts.forEach((state, n) -> cb.call(n, state.name()));
           }
         }).register(registry);
+  }
+
+  private interface TableRead<T> {
+    T read() throws SQLException;
+  }
+
+  private static <T> T read(TableRead<T> query) {
+    try {
+      return query.read();
+    } catch (SQLException e) {
+      throw new IllegalStateException("read tables unavailable: " + e.getMessage(), e);
+    }
   }
 
   /**

@@ -81,6 +81,7 @@ public final class LlmClient {
   private final Clock clock;
   private final URI target;
   private final ConcurrencyLimit limit;
+  private final LlmMetrics metrics;
   private final AtomicLong answered = new AtomicLong();
   private final AtomicLong failed = new AtomicLong();
   private final AtomicLong retried = new AtomicLong();
@@ -94,6 +95,12 @@ public final class LlmClient {
    * @param clock measures latency and reads {@code Retry-After} dates
    */
   public LlmClient(LlmEndpoint endpoint, HttpClient http, ObjectMapper json, Clock clock) {
+    this(endpoint, http, json, clock, LlmMetrics.unscraped());
+  }
+
+  /** @param metrics the node's LLM metrics, where this client counts its requests and errors */
+  public LlmClient(LlmEndpoint endpoint, HttpClient http, ObjectMapper json, Clock clock, LlmMetrics metrics) {
+    this.metrics = metrics;
     this.endpoint = endpoint;
     this.http = http;
     this.json = json;
@@ -235,9 +242,11 @@ public final class LlmClient {
 
   private void attempt(Call call, int attempt) {
     CompletableFuture<HttpResponse<String>> sent;
+    metrics.request(endpoint.name());
     try {
       sent = http.sendAsync(httpRequest(call), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     } catch (RuntimeException e) {
+      metrics.error(endpoint.name(), LlmMetrics.ErrorKind.not_sent);
       call.outcome().completeExceptionally(
           failure(0, attempt, false, false, "the request could not be sent (" + describe(e) + ")"));
       return;
@@ -282,17 +291,22 @@ public final class LlmClient {
 
   private void onAnswer(Call call, int attempt, HttpResponse<String> response, Throwable failure) {
     if (failure instanceof TimeoutException || failure instanceof HttpTimeoutException) {
+      metrics.error(endpoint.name(), LlmMetrics.ErrorKind.timeout);
       retryOrFail(call, attempt, 0, "timeout",
           "no answer within " + endpoint.requestTimeout().toMillis() / 1000.0 + " s", null);
     } else if (failure instanceof IOException) {
+      metrics.error(endpoint.name(), LlmMetrics.ErrorKind.connection);
       retryOrFail(call, attempt, 0, "connection", "connection failed (" + describe(failure) + ")", null);
     } else if (failure != null) {
+      metrics.error(endpoint.name(), LlmMetrics.ErrorKind.not_sent);
       call.outcome().completeExceptionally(failure(0, attempt, false, false, "the call failed (" + describe(failure) + ")"));
     } else if (response.statusCode() / 100 == 2) {
       onSuccessStatus(call, attempt, response);
     } else {
       int status = response.statusCode();
       String reason = "HTTP " + status + errorExcerpt(response.body());
+      metrics.error(endpoint.name(), status == 429 || status == 408 ? LlmMetrics.ErrorKind.throttled
+          : status >= 500 ? LlmMetrics.ErrorKind.server : LlmMetrics.ErrorKind.refused);
       if (status == 429 || status == 408 || status >= 500) {
         retryOrFail(call, attempt, status, "status", reason,
             response.headers().firstValue("Retry-After").orElse(null));
@@ -309,6 +323,7 @@ public final class LlmClient {
     try {
       parsed = call.stream() ? parseStream(response.body()) : parseJson(response.body());
     } catch (BadBody bad) {
+      metrics.error(endpoint.name(), LlmMetrics.ErrorKind.bad_answer);
       if (bad.retryable) {
         retryOrFail(call, attempt, status, "stream", "HTTP " + status + " but " + bad.getMessage(), null);
       } else {

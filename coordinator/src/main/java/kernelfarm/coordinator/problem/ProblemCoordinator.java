@@ -303,7 +303,8 @@ public final class ProblemCoordinator
     return Effect().persist(new RoundAnswered(ready.branch(), ready.round(), ready.answer(),
             services.clock().instant()))
         .thenRun(s -> {
-          services.metrics().round(ready.answer().promptTokens(), ready.answer().completionTokens(),
+          services.metrics().round(ready.answer().endpoint(), ready.answer().promptTokens(),
+              ready.answer().completionTokens(),
               ready.answer().costUsd());
           if (ready.answer().candidate() == null) {
             close(ready.branch(), ready.round(), null, null);
@@ -345,7 +346,7 @@ public final class ProblemCoordinator
         .thenRun(s -> {
           for (Event e : judged) {
             RoundJudged j = (RoundJudged) e;
-            services.metrics().verdict(j.verdict().status());
+            services.metrics().verdict(j.verdict());
             Round round = s.rounds(j.branch()).get(j.round() - 1);
             close(j.branch(), j.round(), j.verdict(), restartPoint(s, round));
           }

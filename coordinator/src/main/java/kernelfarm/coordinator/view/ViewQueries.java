@@ -312,6 +312,35 @@ public final class ViewQueries {
     }
   }
 
+  /** A problem's best speedup so far by each rule set; null where no candidate is correct under it. */
+  public record BestSpeedup(String campaignId, String problemId, Double strict, Double kernelbench) {}
+
+  /** Every unfinished campaign, newest first, then the newest finished ones: {@code limit} in all. */
+  public List<CampaignRow> campaignsShown(int limit) throws SQLException {
+    try (Connection c = db.getConnection(); PreparedStatement s = c.prepareStatement("SELECT " + CAMPAIGN_COLUMNS
+        + " FROM kfarm_campaigns ORDER BY CASE WHEN finished_at IS NULL THEN 0 ELSE 1 END, submitted_at DESC, "
+        + "campaign_id LIMIT ?")) {
+      ViewWriter.bind(s, limit);
+      List<CampaignRow> rows = new ArrayList<>();
+      try (ResultSet r = s.executeQuery()) {
+        while (r.next()) {
+          rows.add(campaignRow(r));
+        }
+      }
+      return rows;
+    }
+  }
+
+  /** Each problem of the campaign with its best speedups, by problem id. */
+  public List<BestSpeedup> bestSpeedups(String campaignId) throws SQLException {
+    try (Connection c = db.getConnection()) {
+      return tallies(c, campaignId).stream()
+          .map(t -> new BestSpeedup(t.campaignId(), t.problemId(), t.result(Instant.now()).bestSpeedup(),
+              t.kernelbenchBest()))
+          .sorted(Comparator.comparing(BestSpeedup::problemId)).toList();
+    }
+  }
+
   /** How many campaigns are in each state; every state present, 0 where none is. */
   public Map<CampaignState, Long> campaignStates() throws SQLException {
     return countByState(CampaignState.class, "kfarm_campaigns");

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -88,9 +90,10 @@ class DispatcherTest {
   }
 
   @Test
-  void lapsedLeaseRequeuesCandidateOnAnotherWorker() {
+  void lapsedLeaseRequeuesCandidateOnAnotherWorkerAndIsCounted() {
     ManualClock clock = new ManualClock();
-    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE));
+    Counter expiries = Dispatcher.leaseExpiries(new PrometheusRegistry());
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE, expiries));
     Submitted s = submit(dispatcher, "level1/19_ReLU", Backend.CUDA, "source-lapse");
     TestProbe<DispatcherProtocol.WorkOffer> first = kit.createTestProbe();
     dispatcher.tell(new DispatcherProtocol.RequestWork("node-a/device-0", H100, first.getRef()));
@@ -100,12 +103,14 @@ class DispatcherTest {
     TestProbe<DispatcherProtocol.WorkOffer> second = kit.createTestProbe();
     dispatcher.tell(new DispatcherProtocol.RequestWork("node-b/device-0", H100, second.getRef()));
     second.expectNoMessage(Duration.ofMillis(200));
+    assertEquals(0.0, expiries.get(), "the lease has not lapsed yet");
     clock.advance(LEASE.plusSeconds(1));
     // The first worker went silent; the next message the Dispatcher sees finds the lapsed lease.
     dispatcher.tell(new DispatcherProtocol.RequestWork("node-b/device-0", H100, second.getRef()));
     DispatcherProtocol.WorkOffer again = second.receiveMessage();
     assertEquals(s.candidate().id(), again.candidate().id());
     assertNotEquals(offer.leaseId(), again.leaseId());
+    assertEquals(1.0, expiries.get(), "kfarm_lease_expiries_total counts the lapse");
   }
 
   /** Worker a's lease lapses and the candidate goes to worker b; returns both offers. */
@@ -290,7 +295,8 @@ class DispatcherTest {
   @Test
   void renewedLeaseDoesNotLapse() {
     ManualClock clock = new ManualClock();
-    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE));
+    Counter expiries = Dispatcher.leaseExpiries(new PrometheusRegistry());
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE, expiries));
     submit(dispatcher, "level1/20_LeakyReLU", Backend.CUDA, "source-renew");
     TestProbe<DispatcherProtocol.WorkOffer> worker = kit.createTestProbe();
     dispatcher.tell(new DispatcherProtocol.RequestWork("a", H100, worker.getRef()));
@@ -305,6 +311,7 @@ class DispatcherTest {
     TestProbe<DispatcherProtocol.WorkOffer> other = kit.createTestProbe();
     dispatcher.tell(new DispatcherProtocol.RequestWork("b", H100, other.getRef()));
     other.expectNoMessage(Duration.ofMillis(300));
+    assertEquals(0.0, expiries.get(), "a renewed lease is no expiry");
   }
 
   @Test

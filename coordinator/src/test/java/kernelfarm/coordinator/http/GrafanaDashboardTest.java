@@ -20,7 +20,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import kernelfarm.coordinator.campaign.SearchMetrics;
+import kernelfarm.coordinator.dispatch.Dispatcher;
+import kernelfarm.coordinator.llm.LlmMetrics;
+import kernelfarm.worker.WorkerMetrics;
 import kernelfarm.coordinator.view.ViewDatabase;
 import kernelfarm.coordinator.view.ViewQueries;
 import kernelfarm.protocol.DispatcherProtocol;
@@ -29,8 +34,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * deploy/grafana/kernelfarm.json queries only metrics a node exports: every metric name in every panel's PromQL is
- * in a scrape of the node's registry (the search counters and the /metrics gauges, over a real read-side schema
- * on an in-memory H2). A renamed metric fails here, not silently on an operator's empty panel.
+ * in a scrape of the node's registry (the search, LLM, Dispatcher and worker metrics and the /metrics gauges,
+ * over a real read-side schema on an in-memory H2; per-campaign gauges, empty there, count as registered). A
+ * renamed metric fails here, not silently on an operator's empty panel.
  */
 class GrafanaDashboardTest {
   private static final Path DASHBOARD = Path.of("../deploy/grafana/kernelfarm.json");
@@ -110,14 +116,24 @@ class GrafanaDashboardTest {
         .withFallback(ConfigFactory.load()))) {
       db.createSchema();
       PrometheusRegistry registry = new PrometheusRegistry();
-      new SearchMetrics(registry);
-      NodeMetrics metrics = new NodeMetrics(registry, new ViewQueries(db, new ObjectMapper()));
+      new SearchMetrics(registry, Set.of("endpoint-a"));
+      new LlmMetrics(registry, List.of("endpoint-a"));
+      Dispatcher.leaseExpiries(registry);
+      new WorkerMetrics(registry).device(0).enter(WorkerMetrics.DeviceState.evaluating);
+      NodeMetrics metrics = new NodeMetrics(registry, new ViewQueries(db, new ObjectMapper()), 10);
       metrics.farm(new DispatcherProtocol.FarmStatus(2, 1, 5, 9L, List.of(
           new DispatcherProtocol.WorkerStatus("node/device-0", "cpu", 1, false, 3.0, 10.0, 0.5, 4L))));
       Set<String> names = new TreeSet<>();
       for (String line : new String(metrics.scrape(), StandardCharsets.UTF_8).split("\n")) {
         if (!line.isBlank() && !line.startsWith("#")) {
           names.add(line.split("[{ ]", 2)[0]);
+        }
+      }
+      // Per-campaign gauges have no samples over empty tables; registered is what matters, named as stored.
+      for (MetricSnapshot snapshot : registry.scrape()) {
+        String name = snapshot.getMetadata().getPrometheusName();
+        if (snapshot instanceof GaugeSnapshot) {
+          names.add(name);
         }
       }
       return names;

@@ -49,7 +49,9 @@ import org.junit.jupiter.api.TestInstance;
 @Tag("slow") // about 45 s: a campaign verified for real, then raw requests that wait out their read timeouts
 class HttpApiTest {
   private static final String PROBLEMS = Path.of("../examples/problems").toAbsolutePath().toString();
-  private static final String CODE = "import torch\nimport torch.nn as nn\n\nclass ModelNew(nn.Module):\n"
+  // The run's own comment makes the source new to the compile cache in target/, so every run really compiles.
+  private static final String CODE = "# run " + System.nanoTime() + "\nimport torch\nimport torch.nn as nn\n\n"
+      + "class ModelNew(nn.Module):\n"
       + "    def __init__(self):\n        super().__init__()\n\n    def forward(self, x):\n"
       + "        return torch.square(x).sum(-1, keepdim=True)\n";
 
@@ -165,6 +167,8 @@ class HttpApiTest {
     JsonNode status = get("/api/v1/cluster/status", 200);
     assertEquals(1, status.path("members").size(), status.toString());
     assertEquals("cpu", status.path("farm").path("workers").get(0).path("deviceType").asText(), status.toString());
+    assertTrue(Set.of("busy", "idle").contains(status.path("farm").path("workers").get(0).path("state").asText()),
+        "each device's state, by the rule kfarm_devices counts with: " + status);
     HttpResponse<String> page = send("GET", "/dashboard/", null, null);
     assertEquals(200, page.statusCode());
     assertTrue(page.body().contains("lib/uPlot.iife.min.js"), page.body());
@@ -259,14 +263,89 @@ class HttpApiTest {
     assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"), r.headers().toString());
     List<String> lines = r.body().lines().toList();
     // One branch of one round: one answer, one CORRECT verdict, one finished campaign and problem.
-    assertTrue(lines.contains("kfarm_verdicts_total{status=\"CORRECT\"} 1.0"), r.body());
-    assertTrue(lines.contains("kfarm_verdicts_total{status=\"INCORRECT\"} 0.0"), "every status shows");
+    assertTrue(lines.contains("kfarm_verdicts_total{rule_set=\"strict\",status=\"CORRECT\"} 1.0"), r.body());
+    assertTrue(lines.contains("kfarm_verdicts_total{rule_set=\"strict\",status=\"INCORRECT\"} 0.0"),
+        "every status shows");
     assertTrue(lines.contains("kfarm_rounds_total 1.0"), r.body());
     assertTrue(lines.contains("kfarm_campaigns{state=\"FINISHED\"} 1.0"), r.body());
     assertTrue(lines.contains("kfarm_problems{state=\"FINISHED\"} 1.0"), r.body());
-    assertTrue(lines.stream().anyMatch(l -> l.startsWith("kfarm_llm_tokens_total{kind=\"prompt\"} ")), r.body());
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("kfarm_llm_tokens_total{endpoint=\"fake\",kind=\"prompt\"} ")),
+        r.body());
     assertTrue(lines.stream().anyMatch(l -> l.startsWith("jvm_memory_used_bytes")), "JVM metrics too");
     assertFalse(r.body().contains(TestNodes.TOKEN), "no secret in metrics");
+  }
+
+  /**
+   * After the campaign (one round, one verdict, judged on this node's one cpu device): each series an operator
+   * watches is there, where it happened, with values that fit that one round.
+   */
+  @Test
+  void metricsAfterACampaignCoverRuleSetsLeasesDevicesHarnessLlmAndProgress() throws Exception {
+    HttpResponse<String> r = send("GET", "/metrics", null, null);
+    assertEquals(200, r.statusCode());
+    Map<String, Double> series = series(r.body());
+    String body = r.body();
+    java.util.function.Function<String, Double> value = name -> {
+      Double v = series.get(name);
+      assertNotNull(v, name + " is not exported:\n" + body);
+      return v;
+    };
+    // Both rule sets judge the verdict: the strict status and KernelBench's own answer.
+    assertEquals(1.0, value.apply("kfarm_verdicts_total{rule_set=\"kernelbench\",status=\"CORRECT\"}"));
+    assertEquals(0.0, value.apply("kfarm_verdicts_total{rule_set=\"kernelbench\",status=\"INCORRECT\"}"));
+    assertEquals(0.0, value.apply("kfarm_lease_expiries_total"), "no lease lapsed in a healthy run");
+
+    double evaluating = value.apply("kfarm_device_seconds_total{device=\"0\",state=\"evaluating\"}");
+    double compiling = value.apply("kfarm_device_seconds_total{device=\"0\",state=\"compiling\"}");
+    double idle = value.apply("kfarm_device_seconds_total{device=\"0\",state=\"idle\"}");
+    assertEquals(0.0, value.apply("kfarm_device_seconds_total{device=\"0\",state=\"unhealthy\"}"));
+    assertTrue(evaluating > 0 && compiling > 0 && idle > 0, "the device compiled, evaluated and idled: " + series);
+    double uptime = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() / 1000.0;
+    assertTrue(evaluating + compiling + idle <= uptime, "a device's seconds fit within the JVM's " + uptime + " s");
+
+    double evaluations = value.apply("kfarm_evaluation_seconds_count");
+    assertEquals(1.0, evaluations, "one candidate evaluated");
+    double evaluationSeconds = value.apply("kfarm_evaluation_seconds_sum");
+    assertTrue(evaluationSeconds > 0 && evaluationSeconds <= evaluating + 1,
+        "the evaluation's time (" + evaluationSeconds + " s) is time the device spent evaluating (" + evaluating + ")");
+    assertEquals(1.0, value.apply("kfarm_compile_seconds_count"), "one candidate compiled");
+    assertTrue(value.apply("kfarm_compile_seconds_sum") > 0);
+    assertEquals(1.0, value.apply("kfarm_compile_seconds_bucket{le=\"+Inf\"}"));
+    assertEquals(0.0, value.apply("kfarm_harness_restarts_total{reason=\"died\",role=\"evaluate\"}"));
+    assertEquals(0.0, value.apply("kfarm_harness_restarts_total{reason=\"timed_out\",role=\"compile\"}"));
+
+    assertTrue(value.apply("kfarm_llm_requests_total{endpoint=\"fake\"}") >= 1.0, "the round's request");
+    assertEquals(0.0, value.apply("kfarm_llm_errors_total{endpoint=\"fake\",kind=\"timeout\"}"));
+    assertEquals(0.0, value.apply("kfarm_llm_errors_total{endpoint=\"fake\",kind=\"server\"}"));
+    double prompt = value.apply("kfarm_llm_tokens_total{endpoint=\"fake\",kind=\"prompt\"}");
+    double completion = value.apply("kfarm_llm_tokens_total{endpoint=\"fake\",kind=\"completion\"}");
+    assertTrue(prompt > 0 && completion > 0, series.toString());
+    // The fake endpoint costs 1 USD per million prompt tokens and 2 per million completion tokens.
+    assertEquals((prompt * 1.0 + completion * 2.0) / 1e6,
+        value.apply("kfarm_llm_cost_usd_total{endpoint=\"fake\"}"), 1e-9);
+
+    String problemId = get("/api/v1/campaigns/" + campaignId, 200).path("problemIds").get(0).asText();
+    JsonNode best = get("/api/v1/campaigns/" + campaignId + "/problems/"
+        + URLEncoder.encode(problemId, StandardCharsets.UTF_8), 200).path("problem");
+    assertEquals(best.path("bestSpeedup").asDouble(), value.apply("kfarm_best_speedup{campaign=\"" + campaignId
+        + "\",problem=\"" + problemId + "\",rule_set=\"strict\"}"), 1e-9, "the problem's best, as the API says");
+    assertTrue(value.apply("kfarm_best_speedup{campaign=\"" + campaignId + "\",problem=\"" + problemId
+        + "\",rule_set=\"kernelbench\"}") > 0);
+    assertEquals(1.0, value.apply("kfarm_campaign_progress_ratio{campaign=\"" + campaignId + "\"}"));
+    assertEquals(1.0, value.apply("kfarm_campaign_problems_done{campaign=\"" + campaignId + "\"}"));
+    assertEquals(1.0, value.apply("kfarm_campaign_problems{campaign=\"" + campaignId + "\"}"));
+  }
+
+  /** Each sample line of a Prometheus text scrape, {@code name{labels}} to its value. */
+  private static Map<String, Double> series(String scrape) {
+    Map<String, Double> out = new java.util.TreeMap<>();
+    for (String line : scrape.split("\n")) {
+      if (!line.isBlank() && !line.startsWith("#")) {
+        int space = line.lastIndexOf(' ');
+        out.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
+      }
+    }
+    return out;
   }
 
   @Test

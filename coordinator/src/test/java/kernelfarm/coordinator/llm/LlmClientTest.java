@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.http.HttpClient;
 import java.time.Clock;
 import java.time.Duration;
@@ -17,6 +18,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -174,6 +176,33 @@ class LlmClientTest {
 
     assertEquals("ok", result.content());
     assertEquals(3, result.attempts());
+  }
+
+  @Test
+  void everyRequestAndEachFailedOneByKindAreCountedPerEndpoint() throws Exception {
+    PrometheusRegistry registry = new PrometheusRegistry();
+    LlmMetrics metrics = new LlmMetrics(registry, List.of("fake-r1"));
+    LlmClient client = new LlmClient(endpoint(null, 2, Duration.ofMillis(400), 3, 0, 0), http, json,
+        Clock.systemUTC(), metrics);
+    llm.script(FakeLlmServer.status(503, "loading model"), FakeLlmServer.status(429, "slow down"),
+        FakeLlmServer.after(Duration.ofSeconds(3), FakeLlmServer.answer("too late")), FakeLlmServer.answer("ok"));
+    assertEquals("ok", answerOf(client.complete(request(false, null))).content());
+    llm.script(FakeLlmServer.status(400, "bad request"));
+    failureOf(client.complete(request(false, null)));
+
+    Map<String, Double> counted = new java.util.TreeMap<>();
+    registry.scrape().forEach(snapshot -> snapshot.getDataPoints().forEach(point -> {
+      List<String> labels = new ArrayList<>();
+      point.getLabels().forEach(label -> labels.add(label.getName() + "=\"" + label.getValue() + "\""));
+      counted.put(snapshot.getMetadata().getName() + "{" + String.join(",", labels) + "}",
+          ((io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot) point).getValue());
+    }));
+    assertEquals(5.0, counted.get("kfarm_llm_requests{endpoint=\"fake-r1\"}"), counted.toString());
+    assertEquals(1.0, counted.get("kfarm_llm_errors{endpoint=\"fake-r1\",kind=\"server\"}"), counted.toString());
+    assertEquals(1.0, counted.get("kfarm_llm_errors{endpoint=\"fake-r1\",kind=\"throttled\"}"));
+    assertEquals(1.0, counted.get("kfarm_llm_errors{endpoint=\"fake-r1\",kind=\"timeout\"}"));
+    assertEquals(1.0, counted.get("kfarm_llm_errors{endpoint=\"fake-r1\",kind=\"refused\"}"));
+    assertEquals(0.0, counted.get("kfarm_llm_errors{endpoint=\"fake-r1\",kind=\"connection\"}"));
   }
 
   @Test

@@ -16,6 +16,7 @@ import kernelfarm.protocol.Problem;
 import kernelfarm.protocol.Status;
 import kernelfarm.protocol.Verdict;
 import kernelfarm.protocol.VerifySettings;
+import kernelfarm.worker.WorkerMetrics;
 import kernelfarm.worker.device.Device;
 import kernelfarm.worker.sandbox.HarnessLauncher;
 import kernelfarm.worker.sandbox.HarnessProcess;
@@ -68,12 +69,15 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
   private static final String HEADERS = "headers";
 
   private final HarnessLauncher launcher;
+  private final WorkerMetrics metrics;
   private final Device hostDevice;
   private final Backend processBackend;
   private final Deque<HarnessProcess> spares = new ArrayDeque<>();
   private final Deque<Compile> queue = new ArrayDeque<>();
   private final Map<String, List<Compile>> inFlight = new HashMap<>();
   private final Map<String, HarnessRequests.Job> running = new HashMap<>();
+  /** When each running compile's request was sent (System.nanoTime), by build key. */
+  private final Map<String, Long> runningSince = new HashMap<>();
   private final ActorRef<HarnessSession.Finished> finishedAdapter;
   /** The published precompiled torch/extension.h, offered to every build from then on; null until then. */
   private Path headers;
@@ -84,9 +88,11 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
     }
   };
 
-  private CompilePool(ActorContext<Command> context, HarnessLauncher launcher, Device hostDevice) {
+  private CompilePool(ActorContext<Command> context, HarnessLauncher launcher, Device hostDevice,
+      WorkerMetrics metrics) {
     super(context);
     this.launcher = launcher;
+    this.metrics = metrics;
     this.hostDevice = hostDevice;
     this.processBackend = hostDevice.gpu() ? Backend.CUDA : Backend.CPU;
     // One adapter for every session: a second registration would replace the first, so replies carry their key.
@@ -135,8 +141,13 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
   }
 
   /** {@code hostDevice} names the architecture builds target (the host's GPUs are assumed alike). */
+  public static Behavior<Command> create(HarnessLauncher launcher, Device hostDevice, WorkerMetrics metrics) {
+    return Behaviors.setup(ctx -> new CompilePool(ctx, launcher, hostDevice, metrics));
+  }
+
+  /** With metrics nobody scrapes: for tests of the pool alone. */
   public static Behavior<Command> create(HarnessLauncher launcher, Device hostDevice) {
-    return Behaviors.setup(ctx -> new CompilePool(ctx, launcher, hostDevice));
+    return create(launcher, hostDevice, WorkerMetrics.unscraped());
   }
 
   @Override
@@ -199,6 +210,7 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
       spares.add(launcher.start(Role.COMPILE, processBackend, hostDevice));
       String key = job.buildDir().getFileName().toString();
       running.put(key, job);
+      runningSince.put(key, System.nanoTime());
       getContext().spawnAnonymous(HarnessSession.create(key, process,
           HarnessRequests.compile(launcher.json(), job, process, headers), "start",
           stage -> switch (stage) {
@@ -219,6 +231,14 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
       return this;
     }
     HarnessRequests.Job job = running.remove(key);
+    Long since = runningSince.remove(key);
+    if (since != null) {
+      metrics.compiled(java.time.Duration.ofNanos(System.nanoTime() - since));
+    }
+    if (outcome.result() == null) {
+      metrics.harnessReplaced(WorkerMetrics.HarnessRole.compile, outcome.timedOut()
+          ? WorkerMetrics.RestartReason.timed_out : WorkerMetrics.RestartReason.died);
+    }
     HarnessRequests.publish(job, outcome.scratch());
     Verdict error = null;
     double millis = 0;

@@ -222,7 +222,7 @@ function clusterPage(main) {
         f.workers.map((w) => {
           const at = w.workerId.lastIndexOf("/");
           const share = w.seenSeconds > 0 ? w.leasedSeconds / w.seenSeconds : 0;
-          const st = w.silentSeconds > 60 ? "silent" : w.leases > 0 ? "busy" : "idle";
+          const st = w.state; // decided on the server, by the rule /metrics counts devices with
           return el("tr", {}, el("td", {}, at > 0 ? w.workerId.slice(0, at) : ""),
             el("td", {}, at > 0 ? w.workerId.slice(at + 1) : w.workerId), el("td", {}, w.deviceType),
             el("td", {}, state(st)), el("td", { class: "num" }, w.leases), el("td", { class: "num" }, fmt.int(w.verdicts)),

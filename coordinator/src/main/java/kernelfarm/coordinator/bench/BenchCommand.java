@@ -1,4 +1,4 @@
-package kernelfarm.coordinator.cli;
+package kernelfarm.coordinator.bench;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -8,7 +8,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks (each prints its figures).",
     subcommands = {VerifyThroughputBench.class, ControlPlaneBench.class, TimingFidelityBench.class,
         DashboardBench.class, ScaleOutBench.class})
-final class BenchCommand implements Runnable {
+public final class BenchCommand implements Runnable {
   @Spec
   CommandLine.Model.CommandSpec spec;
 

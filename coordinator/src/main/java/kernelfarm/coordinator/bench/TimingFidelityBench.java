@@ -1,4 +1,4 @@
-package kernelfarm.coordinator.cli;
+package kernelfarm.coordinator.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -18,6 +18,7 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import kernelfarm.coordinator.cli.FarmOptions;
 import kernelfarm.coordinator.dispatch.LocalFarm;
 import kernelfarm.coordinator.problem.CandidateFile;
 import kernelfarm.coordinator.problem.ProblemLibrary;

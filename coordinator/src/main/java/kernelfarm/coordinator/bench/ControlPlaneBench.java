@@ -1,4 +1,4 @@
-package kernelfarm.coordinator.cli;
+package kernelfarm.coordinator.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.ConfigFactory;
@@ -26,6 +26,7 @@ import kernelfarm.coordinator.Node;
 import kernelfarm.coordinator.campaign.Campaign;
 import kernelfarm.coordinator.campaign.CampaignSpec;
 import kernelfarm.coordinator.campaign.ProblemResult;
+import kernelfarm.coordinator.cli.ProgressBar;
 import kernelfarm.coordinator.llm.ChatMessage;
 import kernelfarm.coordinator.llm.ChatRequest;
 import kernelfarm.coordinator.llm.LatencyLlmServer;

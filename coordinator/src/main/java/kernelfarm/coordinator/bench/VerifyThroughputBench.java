@@ -1,4 +1,4 @@
-package kernelfarm.coordinator.cli;
+package kernelfarm.coordinator.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,6 +19,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import kernelfarm.coordinator.cli.FarmOptions;
+import kernelfarm.coordinator.cli.ProgressBar;
 import kernelfarm.coordinator.dispatch.LocalFarm;
 import kernelfarm.coordinator.problem.CandidateFile;
 import kernelfarm.coordinator.problem.ProblemLibrary;

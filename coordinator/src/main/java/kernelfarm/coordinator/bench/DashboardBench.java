@@ -1,4 +1,4 @@
-package kernelfarm.coordinator.cli;
+package kernelfarm.coordinator.bench;
 
 import java.net.URI;
 import java.net.http.HttpClient;
