@@ -111,7 +111,9 @@ case "$step" in
     cp coordinator/src/test/resources/verify/hostile/*.py coordinator/src/test/resources/verify/legit/secrets_invisible.py \
       coordinator/src/test/resources/verify/faults/wrong_values.py /tmp/hostile/
     rm /tmp/hostile/write_cache.py  # a C++ (CPU) extension: the cpu backend's test
-    KFARM_LLM_API_KEY=sk-kfarm-test-secret $kfarm verify --problems coordinator/src/test/resources/verify/problems \
+    # The suite's scratch quota (fill_scratch writes 1 GiB, past this and within the default 4 GiB).
+    KFARM_JAVA_OPTS="$KFARM_JAVA_OPTS -Dkernelfarm.worker.sandbox.scratch-bytes=268435456" \
+      KFARM_LLM_API_KEY=sk-kfarm-test-secret $kfarm verify --problems coordinator/src/test/resources/verify/problems \
       --candidates /tmp/hostile --backend cuda --out "$OUT/hostile" 2>&1 | tee "$OUT/hostile.log" | tail -n 20
     python3 deploy/bundle/check_expectations.py /tmp/hostile "$OUT/hostile/verdicts.jsonl" | tee -a "$OUT/hostile.log"
     {

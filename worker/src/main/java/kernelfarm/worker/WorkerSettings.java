@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import kernelfarm.worker.sandbox.ScratchQuota;
 
 /**
  * The {@code kernelfarm.worker} block, read and validated once at startup. Actors get this record, never a
@@ -45,6 +46,7 @@ public record WorkerSettings(
     int sandboxFirstUid,
     int sandboxUidCount,
     long logBytes,
+    ScratchQuota scratchQuota,
     Duration runRetention,
     Map<String, Long> limits,
     String cudaArchList,
@@ -126,6 +128,7 @@ public record WorkerSettings(
         c.getInt("sandbox.first-uid"),
         c.getInt("sandbox.uid-count"),
         c.getBytes("sandbox.log-bytes"),
+        new ScratchQuota(c.getBytes("sandbox.scratch-bytes"), c.getLong("sandbox.scratch-files")),
         c.getDuration("sandbox.run-retention"),
         limits,
         c.getString("cuda-arch-list"),
@@ -154,7 +157,7 @@ public record WorkerSettings(
   public WorkerSettings withDevices(int deviceCount) {
     int resolved = prefetch > 0 ? prefetch : Math.max(2, (compileSlots + deviceCount - 1) / deviceCount + 1);
     return new WorkerSettings(python, workDir, devices, compileSlots, compileJobs, compileNiceness, precompiledHeaders, resolved,
-        warmEvaluators, warmEvaluatorsMax, lease, healthRetryMin, healthRetryMax, drainTimeout, stageTimeouts, referenceTimingReuse, driftTrials, driftTolerance, sandboxMode, sandboxFirstUid, sandboxUidCount, logBytes, runRetention, limits,
+        warmEvaluators, warmEvaluatorsMax, lease, healthRetryMin, healthRetryMax, drainTimeout, stageTimeouts, referenceTimingReuse, driftTrials, driftTolerance, sandboxMode, sandboxFirstUid, sandboxUidCount, logBytes, scratchQuota, runRetention, limits,
         cudaArchList, timingCores);
   }
 }

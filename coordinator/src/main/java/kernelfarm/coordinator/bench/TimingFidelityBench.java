@@ -94,6 +94,7 @@ final class TimingFidelityBench implements Callable<Integer> {
     Map<String, Double> alone2;
     Map<String, Double> loaded = Map.of();
     try (LocalFarm local = LocalFarm.start(config, farm.workerSettings(config))) {
+      local.awaitPrecompiledHeaders(local.devices().get(0), "timing-fidelity");
       System.err.println("timing-fidelity: the farm alone, twice");
       alone1 = farmPass(local, library, set, settings, "alone-1", List.of());
       alone2 = farmPass(local, library, set, settings, "alone-2", List.of());

@@ -136,7 +136,7 @@ final class VerifyThroughputBench implements Callable<Integer> {
       slots = local.worker().launcher().settings().compileSlots();
       System.err.printf("verify-throughput: %d candidates on %s, %d compile slots%n", set.size(),
           device.deviceType(), slots);
-      awaitPrecompiledHeaders(local, device);
+      local.awaitPrecompiledHeaders(device, "verify-throughput");
       int[] ranNow = {0};
       baseline = oneAtATime(local, json, files, set, settings, root.resolve("baseline"), device, ranNow);
       if (baseline == null) {
@@ -157,26 +157,6 @@ final class VerifyThroughputBench implements Callable<Integer> {
       queueFull = throughFarm(warm, files, set, settings);
     }
     return report(json, files, baseline, pipeline, queueFull, device, slots);
-  }
-
-  /**
-   * A host builds its precompiled torch/extension.h once, when its worker first starts (CompilePool); the passes
-   * here measure a host past that, and the baseline must not share its cores with that build either. Waits for it
-   * (at most 4 minutes: a failed build is logged and the farm builds without it) and says how long it took.
-   */
-  private static void awaitPrecompiledHeaders(LocalFarm local, Device device) throws InterruptedException {
-    HarnessLauncher launcher = local.worker().launcher();
-    if (!launcher.settings().precompilesHeaders(device.gpu())) {
-      return;
-    }
-    Path entry = HarnessRequests.headersDir(launcher.settings().workDir(), launcher.harnessRoot(),
-        launcher.toolchain());
-    long started = System.nanoTime();
-    while (!Files.isDirectory(entry) && System.nanoTime() - started < 240e9) {
-      Thread.sleep(500);
-    }
-    System.err.printf("verify-throughput: precompiled torch/extension.h %s after %.0f s (once per host, before "
-        + "either pass)%n", Files.isDirectory(entry) ? "ready" : "NOT ready", (System.nanoTime() - started) / 1e9);
   }
 
   private Run oneAtATime(LocalFarm local, ObjectMapper json, List<CandidateFile> files, List<Candidate> set,

@@ -2,6 +2,8 @@ package kernelfarm.coordinator.dispatch;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -16,6 +18,8 @@ import kernelfarm.worker.WorkerNode;
 import kernelfarm.worker.WorkerSettings;
 import kernelfarm.worker.device.Device;
 import kernelfarm.worker.device.DeviceInventory;
+import kernelfarm.worker.sandbox.HarnessLauncher;
+import kernelfarm.worker.sandbox.HarnessRequests;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -94,5 +98,26 @@ public final class LocalFarm implements AutoCloseable {
     } catch (Exception e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * A host builds its precompiled torch/extension.h once, when its worker first starts (CompilePool). A benchmark
+   * measures a host past that, and its baseline must not share cores with that build either: waits for it (at most
+   * 4 minutes: a failed build is logged and the farm builds without it) and says how long it took.
+   */
+  public void awaitPrecompiledHeaders(Device device, String who) throws InterruptedException {
+    HarnessLauncher launcher = worker().launcher();
+    if (!launcher.settings().precompilesHeaders(device.gpu())) {
+      return;
+    }
+    Path entry = HarnessRequests.headersDir(launcher.settings().workDir(), launcher.harnessRoot(),
+        launcher.toolchain());
+    long started = System.nanoTime();
+    while (!Files.isDirectory(entry) && System.nanoTime() - started < 240e9) {
+      Thread.sleep(500);
+    }
+    System.err.printf("%s: precompiled torch/extension.h %s after %.0f s (once per host, before "
+        + "anything timed)%n", who, Files.isDirectory(entry) ? "ready" : "NOT ready",
+        (System.nanoTime() - started) / 1e9);
   }
 }

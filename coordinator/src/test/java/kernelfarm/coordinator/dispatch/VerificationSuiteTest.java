@@ -69,6 +69,8 @@ class VerificationSuiteTest {
           warm-evaluators = 2
           stage-timeouts { correctness = 20s, anticheat = 60s, timing = 60s }
           limits.address-space-bytes = 8589934592
+          # hostile/fill_scratch writes up to 1 GiB: stopped at a quarter of that, the test disk keeps its room.
+          sandbox.scratch-bytes = 256 MiB
         }
         """).withFallback(ConfigFactory.load("cluster-test")).resolve();
     farm = LocalFarm.start(config, WorkerSettings.from(config));
@@ -112,6 +114,9 @@ class VerificationSuiteTest {
     CandidateFile file = files.get(key);
     Verdict v = verdict(key);
     assertEquals(Status.valueOf(file.header("expect")), v.status(), key + ": " + v.summary());
+    for (String words : file.headers("expect-summary")) {
+      assertTrue(v.summary().contains(words), key + ": the summary says \"" + words + "\": " + v.summary());
+    }
     for (String expectation : file.headers("expect-check")) {
       String[] parts = expectation.split("=");
       CheckOutcome outcome = v.check(parts[0]).orElseThrow().outcome();

@@ -107,7 +107,8 @@ public final class HarnessLauncher {
       // Until it is handed a candidate to time, a process (and everything it starts) stays off the timed cores.
       environment = environment.with("KFARM_CPUS", CorePlan.format(cores.shared()));
     }
-    HarnessProcess process = HarnessProcess.start(environment, run, scratch, json, settings.logBytes());
+    HarnessProcess process = HarnessProcess.start(environment, run, scratch, json, settings.logBytes(),
+        settings.scratchQuota());
     live.add(run);
     process.onExit(() -> live.remove(run));
     return process;

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -52,12 +53,14 @@ public final class HarnessProcess {
   private volatile Thread pump;
 
   private final int uid;
+  private final ScratchQuota quota;
 
-  private HarnessProcess(Process process, Path scratch, CappedLog output, int uid) {
+  private HarnessProcess(Process process, Path scratch, CappedLog output, int uid, ScratchQuota quota) {
     this.process = process;
     this.scratch = scratch;
     this.output = output;
     this.uid = uid;
+    this.quota = quota;
   }
 
   /**
@@ -65,7 +68,7 @@ public final class HarnessProcess {
    * capped at {@code logBytes} and scrubbed of secrets, to {@code harness.log} in {@code run}, out of its reach.
    */
   public static HarnessProcess start(SandboxEnvironment sandbox, Path run, Path scratch, ObjectMapper json,
-      long logBytes) {
+      long logBytes, ScratchQuota quota) {
     try {
       Files.createDirectories(run);
       restrict(run, "rwx------");
@@ -83,7 +86,7 @@ public final class HarnessProcess {
       builder.environment().clear();
       builder.environment().putAll(sandbox.environment());
       CappedLog output = new CappedLog(logFile(scratch), logBytes);
-      HarnessProcess harness = new HarnessProcess(builder.start(), scratch, output, sandbox.uid());
+      HarnessProcess harness = new HarnessProcess(builder.start(), scratch, output, sandbox.uid(), quota);
       harness.pump = new Thread(() -> output.pump(harness.process.getErrorStream()),
           "harness-log-" + harness.process.pid());
       harness.pump.setDaemon(true);
@@ -125,6 +128,11 @@ public final class HarnessProcess {
   }
 
   /** The user id candidate code runs as in this process, or -1 for the worker's own. */
+  /** Why this process has left more in its scratch folder than it may, if it has. */
+  public Optional<String> scratchExceeded() {
+    return quota.exceededBy(scratch, uid);
+  }
+
   public int uid() {
     return uid;
   }

@@ -3,8 +3,9 @@ package kernelfarm.worker.sandbox;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.apache.pekko.actor.NoSerializationVerificationNeeded;
+import java.util.Optional;
 import java.util.function.Function;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -29,6 +30,11 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
 
   private enum SessionTimedOut implements Command { INSTANCE }
 
+  private enum ScratchCheck implements Command { INSTANCE }
+
+  /** How often the scratch folder is measured: a process writing at disk speed overshoots its quota by this much. */
+  private static final Duration SCRATCH_CHECK = Duration.ofMillis(500);
+
   /**
    * The stages a harness may announce. A stage line needs no token, so candidate code can write one: an unknown
    * name is taken as forged, and the whole session has one overall limit however often stages restart the clock.
@@ -49,6 +55,7 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
   }
 
   static final String FORGED = "a result line without this request's token";
+  static final String OVER_QUOTA = "the harness process was stopped: it ";
 
   private final String tag;
   private final String token;
@@ -82,6 +89,7 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
       // Every stage at its own limit, once each: more than any honest run needs, and still finite.
       Duration overall = STAGES.stream().map(stageTimeout).reduce(Duration.ZERO, Duration::plus);
       timers.startSingleTimer(SessionTimedOut.INSTANCE, overall);
+      timers.startTimerWithFixedDelay(ScratchCheck.INSTANCE, SCRATCH_CHECK);
       ActorRef<Command> self = ctx.getSelf();
       process.listen(event -> self.tell(new Observed(event)));
       process.send(requestLine);
@@ -95,6 +103,7 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
         .onMessage(Observed.class, this::onObserved)
         .onMessageEquals(StageTimedOut.INSTANCE, this::onStageTimedOut)
         .onMessageEquals(SessionTimedOut.INSTANCE, this::onSessionTimedOut)
+        .onMessageEquals(ScratchCheck.INSTANCE, this::onScratchCheck)
         .onSignal(PostStop.class, signal -> {
           process.kill();
           return this;
@@ -129,6 +138,18 @@ public final class HarnessSession extends AbstractBehavior<HarnessSession.Comman
     process.kill();
     return answer(new Finished(tag, null, true, stage,
         "exceeded the " + stageTimeout.apply(stage).toSeconds() + " s limit of stage " + stage, process.scratch()));
+  }
+
+  private Behavior<Command> onScratchCheck() {
+    Optional<String> exceeded = process.scratchExceeded();
+    if (exceeded.isEmpty()) {
+      return this;
+    }
+    process.kill();
+    // What it wrote is nobody's: the disk gets its room back now, not when the run folder expires. Its logs live
+    // beside the scratch folder and stay.
+    HarnessInstall.delete(process.scratch());
+    return answer(new Finished(tag, null, false, stage, OVER_QUOTA + exceeded.get(), process.scratch()));
   }
 
   private Behavior<Command> onSessionTimedOut() {

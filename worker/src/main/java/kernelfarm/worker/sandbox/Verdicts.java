@@ -39,7 +39,13 @@ public final class Verdicts {
           List.of(HarnessProcess.logFile(finished.scratch()).toString()));
     }
     Status status = finished.timedOut() ? Status.TIMEOUT : Status.RUNTIME_ERROR;
-    String summary = finished.timedOut()
+    boolean overQuota = !finished.timedOut() && finished.reason() != null
+        && finished.reason().startsWith(HarnessSession.OVER_QUOTA);
+    String summary = overQuota
+        ? "Stopped during " + finished.stage() + ": the candidate " + finished.reason().substring(
+            HarnessSession.OVER_QUOTA.length()) + ", and what it wrote was deleted.\nNext: keep data in memory; "
+            + "a kernel has no reason to write files."
+        : finished.timedOut()
         ? "Timed out: the candidate " + finished.reason() + " and was killed. Look for an endless loop, a "
             + "deadlock, a kernel that never finishes, or work far larger than the problem needs."
         : "Crashed during " + finished.stage() + ": " + finished.reason()
