@@ -99,6 +99,8 @@ public final class Evaluator extends AbstractBehavior<Evaluator.Command> {
   private int spareFailures;
   private boolean unhealthy;
   private int failedHealthChecks;
+  /** A health check is running while the device stays in service: a candidate reported a CUDA error. */
+  private boolean suspect;
 
   private Evaluator(ActorContext<Command> context, TimerScheduler<Command> timers, Device device,
       WorkerSettings settings, HarnessLauncher launcher, WorkerMetrics metrics, ActorRef<Outcome> parent) {
@@ -191,6 +193,15 @@ public final class Evaluator extends AbstractBehavior<Evaluator.Command> {
     }
     running = null;
     parent.tell(new Evaluated(finished.leaseId(), finished.finished()));
+    if (finished.finished().result() != null
+        && finished.finished().result().path("verdict").path("devicePoisoned").asBoolean(false)
+        && !unhealthy && !suspect) {
+      // The candidate's CUDA context is gone with its process, and usually that is all; an error that took the
+      // device with it (an Xid) would fail every later candidate as theirs. A health check tells the two apart;
+      // the device keeps working meanwhile, since a broken one also fails the next process to start.
+      suspect = true;
+      checkHealth();
+    }
     runPending();
     return this;
   }
@@ -291,6 +302,16 @@ public final class Evaluator extends AbstractBehavior<Evaluator.Command> {
   }
 
   private Behavior<Command> onHealthChecked(HealthChecked checked) {
+    if (suspect) {
+      suspect = false;
+      if (checked.result().healthy()) {
+        getContext().getLog().atInfo().addKeyValue("device", device.index())
+            .log("health check after a candidate's CUDA error passed; the device stays in service");
+      } else if (!unhealthy) {
+        takeOutOfService("a health check after a candidate's CUDA error failed: " + checked.result().reason());
+      }
+      return this;
+    }
     if (!unhealthy) {
       return this;
     }

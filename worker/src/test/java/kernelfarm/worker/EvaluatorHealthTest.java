@@ -1,8 +1,10 @@
 package kernelfarm.worker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,6 +17,7 @@ import kernelfarm.worker.device.Device;
 import kernelfarm.worker.sandbox.HarnessLauncher;
 import kernelfarm.worker.sandbox.HarnessRequests;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -35,7 +38,9 @@ import org.junit.jupiter.api.TestInstance;
 class EvaluatorHealthTest {
   private final Path workDir = Path.of("target/kfarm-health-test-" + ProcessHandle.current().pid());
   private final Config config = TestWorkers.config(workDir.toString());
-  private final ActorTestKit kit = ActorTestKit.create(config);
+  /** A health check starts a process: its log line comes seconds after the evaluation it follows. */
+  private final ActorTestKit kit = ActorTestKit.create(ConfigFactory.parseString(
+      "pekko.actor.testkit.typed.filter-leeway = 60s").withFallback(config));
 
   @AfterAll
   void stop() {
@@ -69,5 +74,54 @@ class EvaluatorHealthTest {
 
     Files.delete(runs);
     assertEquals(new Evaluator.Healthy(), parent.receiveMessage(Duration.ofSeconds(90)));
+  }
+
+  @Test
+  void aCandidatesCudaErrorHasTheDeviceCheckedWhileItStaysInService() throws Exception {
+    Path ownDir = Path.of(workDir + "-cuda-error");
+    Config ownConfig = TestWorkers.config(ownDir.toString());
+    WorkerSettings settings = TestWorkers.settings(ownConfig);
+    HarnessLauncher launcher = TestWorkers.launcher(kit.system(), settings);
+    TestProbe<Evaluator.Outcome> parent = kit.createTestProbe();
+    ActorRef<Evaluator.Command> evaluator = kit.spawn(Evaluator.create(Device.cpu(), settings, launcher,
+        parent.getRef()), "evaluator-cuda-error", DispatcherSelector.fromConfig(WorkerSettings.BLOCKING_DISPATCHER));
+    Problem problem = new Problem("test/relu", 1, "relu", """
+        import torch
+        import torch.nn as nn
+
+
+        class Model(nn.Module):
+            def forward(self, x):
+                return torch.relu(x)
+
+
+        def get_inputs():
+            return [torch.randn(16, 64)]
+
+
+        def get_init_inputs():
+            return []
+        """);
+    // What a kernel with an out-of-bounds write gets from torch on a GPU; on the cpu backend the harness takes the
+    // same words the same way.
+    Candidate crashing = Candidate.of(problem.id(), Backend.CPU, """
+        import torch.nn as nn
+
+
+        class ModelNew(nn.Module):
+            def forward(self, x):
+                raise RuntimeError("CUDA error: an illegal memory access was encountered")
+        """);
+    HarnessRequests.Job job = HarnessRequests.prepare(ownDir, crashing, problem, ownDir.resolve("build-c"),
+        VerifySettings.defaults());
+    LoggingTestKit.info("health check after a candidate's CUDA error passed").expect(kit.system(), () -> {
+      evaluator.tell(new Evaluator.Evaluate("lease-c", job, null));
+      Evaluator.Outcome outcome = parent.receiveMessage(Duration.ofSeconds(90));
+      assertEquals(Evaluator.Evaluated.class, outcome.getClass(), outcome.toString());
+      assertTrue(((Evaluator.Evaluated) outcome).finished().result().path("verdict").path("devicePoisoned")
+          .asBoolean(), "the harness said the CUDA context was lost");
+      return null;
+    });
+    parent.expectNoMessage(Duration.ofSeconds(2));
   }
 }
