@@ -121,8 +121,9 @@ public final class Node implements AutoCloseable {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
       }
       WorkerSettings workerSettings = WorkerSettings.from(config);
+      Dispatcher.Settings dispatch = Dispatcher.Settings.from(config);
       ActorRef<DispatcherProtocol.Command> dispatcher = ClusterSingleton.get(system).init(
-          SingletonActor.of(Dispatcher.create(deps.clock(), workerSettings.lease()),
+          SingletonActor.of(Dispatcher.create(deps.clock(), workerSettings.lease(), dispatch),
                   DispatcherProtocol.SINGLETON_NAME)
               .withSettings(ClusterSingletonSettings.create(system).withRole("coordinator")));
       Map<String, LlmClient> llms = self.hasRole("coordinator") ? clients(deps, json(system)) : Map.of();

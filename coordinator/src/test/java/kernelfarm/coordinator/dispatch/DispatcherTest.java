@@ -5,10 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -41,31 +38,6 @@ class DispatcherTest {
   @AfterAll
   void stop() {
     kit.shutdownTestKit();
-  }
-
-  /** A clock the test moves by hand: leases lapse when the test says so. */
-  private static final class ManualClock extends Clock {
-    // Written by the test thread, read by the Dispatcher's: volatile, or the Dispatcher may see an old time.
-    private volatile Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-    void advance(Duration d) {
-      now = now.plus(d);
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-
-    @Override
-    public java.time.ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(java.time.ZoneId zone) {
-      return this;
-    }
   }
 
   private record Submitted(Candidate candidate, TestProbe<DispatcherProtocol.VerdictReady> branch) {}
