@@ -8,6 +8,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -262,13 +263,24 @@ public final class Dispatcher
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::onRecovered).build();
   }
 
-  /** Everything not judged is queued in submission order: a lease of the previous singleton may be adopted. */
+  /**
+   * Everything not judged and not leased is queued, in submission order; a lease of the previous singleton may be
+   * adopted later. A persist failure restarts this behaviour on the same instance (journal down): the leases it
+   * still knows of stay true then, and their candidates stay with their workers.
+   */
   private void onRecovered(State state) {
-    queue.addAll(state.entries.keySet());
+    leases.values().removeIf(lease -> !state.entries.containsKey(lease.key()));
+    latest.keySet().retainAll(state.entries.keySet());
+    Set<EntryKey> held = new HashSet<>();
+    leases.values().forEach(lease -> held.add(lease.key()));
+    queue.clear();
+    state.entries.keySet().stream().filter(key -> !held.contains(key)).forEach(queue::add);
     state.cache.keySet().forEach(k -> deviceTypes.add(k.deviceType()));
-    if (!queue.isEmpty()) {
-      context.getLog().atInfo().addKeyValue("queued", queue.size()).log("dispatcher recovered its queue");
+    if (!state.entries.isEmpty()) {
+      context.getLog().atInfo().addKeyValue("queued", queue.size()).addKeyValue("leased", held.size())
+          .log("dispatcher recovered its queue");
     }
+    offerParked(state);
   }
 
   @Override
