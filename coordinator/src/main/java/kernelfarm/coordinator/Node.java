@@ -34,6 +34,7 @@ import kernelfarm.coordinator.view.ViewProjection;
 import kernelfarm.coordinator.view.ViewQueries;
 import kernelfarm.protocol.DispatcherProtocol;
 import kernelfarm.protocol.Problem;
+import kernelfarm.worker.BenchWorker;
 import kernelfarm.worker.WorkerNode;
 import kernelfarm.worker.WorkerSettings;
 import org.apache.pekko.Done;
@@ -144,7 +145,15 @@ public final class Node implements AutoCloseable {
           endpointNames(deps), httpSettings.askTimeout(), dispatcher);
       InetSocketAddress http = service != null && httpSettings.enabled()
           ? ApiServer.start(system, service, httpSettings, deps.metrics(), System.out) : null;
-      WorkerNode.Started worker = self.hasRole("worker") ? WorkerNode.init(system, workerSettings, dispatcher) : null;
+      Optional<Duration> fakeEvaluation = BenchWorker.fakeEvaluation(config);
+      WorkerNode.Started worker = null;
+      if (self.hasRole("worker") && fakeEvaluation.isPresent()) {
+        // kfarm bench scale-out: one simulated device per worker process, no verifier.
+        system.systemActorOf(BenchWorker.create(dispatcher, fakeEvaluation.get(), 1, system.address() + "/bench",
+            () -> { }), "bench-worker", org.apache.pekko.actor.typed.Props.empty());
+      } else if (self.hasRole("worker")) {
+        worker = WorkerNode.init(system, workerSettings, dispatcher);
+      }
       return new Node(system, dispatcher, worker, service, http, llms);
     } catch (Exception e) {
       if (view != null) {
