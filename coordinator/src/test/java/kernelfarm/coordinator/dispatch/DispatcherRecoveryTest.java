@@ -118,6 +118,11 @@ class DispatcherRecoveryTest {
     judged.branch().receiveMessage();
     dispatcher.tell(new DispatcherProtocol.Withdraw(withdrawn.candidate().id(), VerifySettings.defaults(),
         withdrawn.branch().getRef()));
+    // Withdraw has no reply; a status asked after it is answered after it, and only then may the actor stop (a stop
+    // overtakes the mailbox).
+    TestProbe<DispatcherProtocol.FarmStatus> status = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.GetStatus(status.getRef()));
+    assertEquals(1, status.receiveMessage().queued(), "the withdrawn candidate left; one queued, one leased");
 
     dispatcher = restart(dispatcher, clock, settings, "d2");
 
@@ -149,7 +154,6 @@ class DispatcherRecoveryTest {
     assertEquals(judged.candidate().id(), again.receiveMessage().verdict().candidateId());
 
     dispatcher = restart(dispatcher, clock, settings, "d3");
-    TestProbe<DispatcherProtocol.FarmStatus> status = kit.createTestProbe();
     dispatcher.tell(new DispatcherProtocol.GetStatus(status.getRef()));
     assertEquals(1, status.receiveMessage().queued(), "only the candidate b holds is left after a second restart");
     kit.stop(dispatcher);
