@@ -26,7 +26,10 @@ import picocli.CommandLine.Option;
  * level-1/2 evaluation). For each farm size it runs a campaign with twice as many branches as GPUs, so the queue is
  * never empty, and prints the verdict rate the coordinator sustained against the rate the GPUs allow (GPUs / time per
  * verdict). Where the ratio falls, the coordinator (not the GPUs) has become the bottleneck. The simulated GPUs run
- * in the coordinator's JVM (ControlPlaneBench's fake worker), so the figure includes their share of its cores.
+ * in the coordinator's JVM (BenchWorker), so the figure includes their share of its cores.
+ *
+ * <p>With {@code --worker-processes 1,2,3} it measures scale-out instead: real worker processes joining one
+ * coordinator, each device taking a fixed fake evaluation time, and how verdicts per minute grow with them.
  */
 @Command(name = "scale-out", mixinStandardHelpOptions = true,
     description = "Verdicts per second one coordinator sustains for simulated farms of 64, 256 and 1,024 GPUs; "

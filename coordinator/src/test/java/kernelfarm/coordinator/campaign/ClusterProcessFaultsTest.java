@@ -7,17 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import kernelfarm.coordinator.llm.FakeLlmServer;
-import org.h2.tools.Server;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -27,32 +24,12 @@ import org.junit.jupiter.api.Test;
  * resumed, and the database goes away and comes back under a running coordinator. Each campaign ends complete, with
  * each LLM round asked once, one verdict per round and per candidate, and no harness process left.
  *
- * <p>The store is an H2 database served over TCP by this JVM, so two coordinator processes can share it (an H2
- * file opens in one process only), and so the test can stop and restart the database itself.
+ * <p>The store is one the test owns (RestartableStore): an H2 database served over TCP by this JVM, so two
+ * coordinator processes can share it and the test can restart it, and for the restart a private PostgreSQL too.
  */
 @Tag("slow")
 class ClusterProcessFaultsTest {
   private final ObjectMapper json = new ObjectMapper();
-
-  /** An H2 TCP server on {@code port} keeping its databases in {@code folder}. */
-  private static Server startStore(Path folder, int port) throws SQLException {
-    return Server.createTcpServer("-tcpPort", Integer.toString(port), "-baseDir", folder.toString(), "-ifNotExists")
-        .start();
-  }
-
-  private static String storeUrl(int port) {
-    return "jdbc:h2:tcp://127.0.0.1:" + port + "/kfarm";
-  }
-
-  /** Verdicts the Dispatcher persisted, by the journal: one per candidate, however the faults fell. */
-  private static int verdictsJournaled(int storePort) throws SQLException {
-    try (Connection c = DriverManager.getConnection(storeUrl(storePort), "kfarm", "");
-        ResultSet r = c.createStatement().executeQuery("SELECT COUNT(*) FROM \"event_journal\" WHERE "
-            + "\"persistence_id\" = 'dispatcher' AND \"event_ser_manifest\" LIKE '%CandidateJudged'")) {
-      r.next();
-      return r.getInt(1);
-    }
-  }
 
   /** Every round's answer is a distinct candidate (ScriptedModel numbers them): 2 problems x 2 branches x 3. */
   private static final int CANDIDATES = 12;
@@ -66,20 +43,19 @@ class ClusterProcessFaultsTest {
     Path log = dir.resolve("coordinator-2.log");
     Path workerLog = dir.resolve("worker.log");
     Path work = dir.resolve("worker");
-    int storePort = ProcessNodes.freePort();
     int port = ProcessNodes.freePort();
-    Server store = startStore(dir, storePort);
+    RestartableStore store = RestartableStore.h2(dir);
     Process first = null;
     Process worker = null;
     Process campaign = null;
     try (FakeLlmServer llm = FakeLlmServer.start(json).responder(model::answer)) {
       // The first coordinator forms the cluster, so it is the oldest and runs the Dispatcher.
-      first = ProcessNodes.launchCoordinatorNode(llm, storeUrl(storePort), port, firstLog, List.of());
+      first = ProcessNodes.launchCoordinatorNode(llm, store.url(), port, firstLog, List.of());
       Process firstNode = first;
       ProcessNodes.await("the first coordinator up", Duration.ofMinutes(2),
           () -> read(firstLog).contains("kfarm node pekko://"), Map.of(first, firstLog));
       worker = ProcessNodes.launchWorker(port, work, workerLog);
-      campaign = ProcessNodes.launchCampaign(llm, storeUrl(storePort), out, log, "singleton-killed",
+      campaign = ProcessNodes.launchCampaign(llm, store.url(), out, log, "singleton-killed",
           List.of("--roles", "coordinator", "--join", "127.0.0.1:" + port), List.of());
       // A verdict came back, and the other branches' candidates wait in the Dispatcher's queue or leases.
       ProcessNodes.await("a verdict", Duration.ofMinutes(5), () -> ProcessNodes.roundRequests(llm, 2) >= 1,
@@ -94,11 +70,11 @@ class ClusterProcessFaultsTest {
       ProcessNodes.assertCompleteOnce(campaign, log, llm, out, json);
       assertTrue(read(log).contains("dispatcher recovered its queue"),
           "the second coordinator took the singleton over with the queue it persisted:\n" + read(log));
-      assertEquals(CANDIDATES, verdictsJournaled(storePort), "one verdict per candidate in the Dispatcher's journal");
+      assertEquals(CANDIDATES, store.verdictsJournaled(), "one verdict per candidate in the Dispatcher's journal");
       stopAndCheckHarnesses(worker, work);
     } finally {
       ProcessNodes.killAll(first, worker, campaign);
-      store.stop();
+      store.close();
     }
   }
 
@@ -112,16 +88,15 @@ class ClusterProcessFaultsTest {
     Path otherLog = dir.resolve("worker-other.log");
     Path pausedWork = dir.resolve("worker-paused");
     Path otherWork = dir.resolve("worker-other");
-    int storePort = ProcessNodes.freePort();
     int port = ProcessNodes.freePort();
     int pausedPort = ProcessNodes.freePort();
-    Server store = startStore(dir, storePort);
+    RestartableStore store = RestartableStore.h2(dir);
     Process coordinator = null;
     Process paused = null;
     Process other = null;
     try (FakeLlmServer llm = FakeLlmServer.start(json).responder(model::answer)) {
       // A short lease, so the paused worker's candidates go elsewhere soon after it is downed.
-      coordinator = ProcessNodes.launchCampaign(llm, storeUrl(storePort), out, log, "worker-paused",
+      coordinator = ProcessNodes.launchCampaign(llm, store.url(), out, log, "worker-paused",
           List.of("--roles", "coordinator", "--port", Integer.toString(port)), List.of("-Dkernelfarm.worker.lease=20s"));
       paused = ProcessNodes.launchWorker(port, pausedPort, pausedWork, pausedLog);
       ProcessNodes.await("a verdict", Duration.ofMinutes(5), () -> ProcessNodes.roundRequests(llm, 2) >= 1,
@@ -141,29 +116,45 @@ class ClusterProcessFaultsTest {
       assertTrue(coordinator.waitFor(10, TimeUnit.MINUTES), "the campaign did not finish after the pause:\n"
           + read(log));
       ProcessNodes.assertCompleteOnce(coordinator, log, llm, out, json);
-      assertEquals(CANDIDATES, verdictsJournaled(storePort), "one verdict per candidate in the Dispatcher's journal");
+      assertEquals(CANDIDATES, store.verdictsJournaled(), "one verdict per candidate in the Dispatcher's journal");
       stopAndCheckHarnesses(other, otherWork);
     } finally {
       ProcessNodes.killAll(coordinator, paused, other);
-      store.stop();
+      store.close();
     }
   }
 
   @Test
   void theCampaignCompletesOnceTheDatabaseIsBackAfterARestartUnderTheCoordinator() throws Exception {
-    ScriptedModel model = new ScriptedModel();
     Path dir = Files.createTempDirectory("kfarm-store-restart");
+    try (RestartableStore store = RestartableStore.h2(dir)) {
+      campaignSurvivesARestartOf(store, dir);
+    }
+  }
+
+  /** The same on PostgreSQL, the store of a real cluster: its driver and pool meet a server that went away. */
+  @Test
+  void theCampaignCompletesOnceAPostgresRestartedUnderTheCoordinatorIsBack() throws Exception {
+    Path dir = Files.createTempDirectory("kfarm-postgres-restart");
+    Optional<RestartableStore> postgres = RestartableStore.postgres(dir);
+    Assumptions.assumeTrue(postgres.isPresent(), "skipped: no PostgreSQL server binaries (initdb, pg_ctl) under "
+        + "/usr/lib/postgresql; install the postgresql package (deploy/local/postgres.sh does) to run it");
+    try (RestartableStore store = postgres.get()) {
+      campaignSurvivesARestartOf(store, dir);
+    }
+  }
+
+  private void campaignSurvivesARestartOf(RestartableStore store, Path dir) throws Exception {
+    ScriptedModel model = new ScriptedModel();
     Path out = dir.resolve("results");
     Path log = dir.resolve("coordinator.log");
     Path workerLog = dir.resolve("worker.log");
     Path work = dir.resolve("worker");
-    int storePort = ProcessNodes.freePort();
     int port = ProcessNodes.freePort();
-    Server store = startStore(dir, storePort);
     Process coordinator = null;
     Process worker = null;
     try (FakeLlmServer llm = FakeLlmServer.start(json).responder(model::answer)) {
-      coordinator = ProcessNodes.launchCampaign(llm, storeUrl(storePort), out, log, "store-restarted",
+      coordinator = ProcessNodes.launchCampaign(llm, store.url(), out, log, "store-restarted",
           List.of("--roles", "coordinator", "--port", Integer.toString(port)), List.of());
       worker = ProcessNodes.launchWorker(port, work, workerLog);
       ProcessNodes.await("a verdict", Duration.ofMinutes(5), () -> ProcessNodes.roundRequests(llm, 2) >= 1,
@@ -172,19 +163,18 @@ class ClusterProcessFaultsTest {
       int asked = llm.requests().size();
       store.stop(); // every connection dropped, new ones refused
       ProcessNodes.signal(worker, "CONT"); // its verdicts now meet a Dispatcher that cannot persist them
-      // Down long enough for verdicts and answers to need the store: the worker keeps evaluating meanwhile.
+      // Down long enough for verdicts to need the store: the worker keeps evaluating meanwhile.
       Thread.sleep(Duration.ofSeconds(20).toMillis());
-      store = startStore(dir, storePort);
+      store.start();
 
       assertTrue(coordinator.waitFor(10, TimeUnit.MINUTES), "the campaign did not finish after the database came "
           + "back:\n" + read(log));
       assertTrue(llm.requests().size() > asked, "the campaign went on after the restart");
       ProcessNodes.assertCompleteOnce(coordinator, log, llm, out, json);
-      assertEquals(CANDIDATES, verdictsJournaled(storePort), "one verdict per candidate in the Dispatcher's journal");
+      assertEquals(CANDIDATES, store.verdictsJournaled(), "one verdict per candidate in the Dispatcher's journal");
       stopAndCheckHarnesses(worker, work);
     } finally {
       ProcessNodes.killAll(coordinator, worker);
-      store.stop();
     }
   }
 
