@@ -35,6 +35,7 @@ import kernelfarm.coordinator.view.ViewProjection;
 import kernelfarm.coordinator.view.ViewQueries;
 import kernelfarm.protocol.DispatcherProtocol;
 import kernelfarm.protocol.Problem;
+import kernelfarm.worker.BenchWorker;
 import kernelfarm.worker.WorkerMetrics;
 import kernelfarm.worker.WorkerNode;
 import kernelfarm.worker.WorkerSettings;
@@ -123,8 +124,9 @@ public final class Node implements AutoCloseable {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
       }
       WorkerSettings workerSettings = WorkerSettings.from(config);
+      Dispatcher.Settings dispatch = Dispatcher.Settings.from(config);
       ActorRef<DispatcherProtocol.Command> dispatcher = ClusterSingleton.get(system).init(
-          SingletonActor.of(Dispatcher.create(deps.clock(), workerSettings.lease(),
+          SingletonActor.of(Dispatcher.create(deps.clock(), workerSettings.lease(), dispatch,
                   Dispatcher.leaseExpiries(deps.metrics())),
                   DispatcherProtocol.SINGLETON_NAME)
               .withSettings(ClusterSingletonSettings.create(system).withRole("coordinator")));
@@ -146,8 +148,15 @@ public final class Node implements AutoCloseable {
           endpointNames(deps), httpSettings.askTimeout(), dispatcher);
       InetSocketAddress http = service != null && httpSettings.enabled()
           ? ApiServer.start(system, service, httpSettings, deps.metrics(), System.out) : null;
-      WorkerNode.Started worker = self.hasRole("worker") ? WorkerNode.init(system, workerSettings, dispatcher,
-          new WorkerMetrics(deps.metrics())) : null;
+      Optional<Duration> fakeEvaluation = BenchWorker.fakeEvaluation(config);
+      WorkerNode.Started worker = null;
+      if (self.hasRole("worker") && fakeEvaluation.isPresent()) {
+        // kfarm bench scale-out: one simulated device per worker process, no verifier.
+        system.systemActorOf(BenchWorker.create(dispatcher, fakeEvaluation.get(), 1, system.address() + "/bench",
+            () -> { }), "bench-worker", org.apache.pekko.actor.typed.Props.empty());
+      } else if (self.hasRole("worker")) {
+        worker = WorkerNode.init(system, workerSettings, dispatcher, new WorkerMetrics(deps.metrics()));
+      }
       return new Node(system, dispatcher, worker, service, http, llms);
     } catch (Exception e) {
       if (view != null) {

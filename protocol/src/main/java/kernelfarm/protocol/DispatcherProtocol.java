@@ -115,9 +115,9 @@ public final class DispatcherProtocol {
 
   /**
    * Still working on these. Sent by a GpuWorker at a third of the lease, for every lease it holds. The Dispatcher
-   * extends each lease the worker still holds (a lapsed one too, if its candidate is still waiting in the queue)
-   * and answers {@link RenewalRefused} for the rest: lapsed and leased to another worker, handed back, already
-   * judged, or unknown. A repeat is safe.
+   * extends each lease the worker still holds (a lapsed one too, or one the singleton granted before it moved, if
+   * its candidate is still waiting in the queue) and answers {@link RenewalRefused} for the rest: lapsed and leased
+   * to another worker, handed back, already judged, or unknown. A repeat is safe.
    */
   public record RenewLease(String workerId, List<String> leaseIds, ActorRef<RenewalRefused> replyTo)
       implements Command {

@@ -78,8 +78,16 @@ public final class WorkerNode {
    */
   private static void drainOnShutdown(ActorSystem<?> system, List<ActorRef<GpuWorker.Command>> workers,
       Duration timeout) {
-    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "drain-gpu-workers",
+    CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "drain-gpu-workers",
         () -> {
+          // Downed (paused or cut off past the failure detector): the cluster has already given its leases to
+          // others and will not hear from this node again, so a drain could only wait out its timeout while the
+          // evaluation in progress holds a core. Stop at once; the GpuWorkers' PostStop kills their processes.
+          if (shutdown.getShutdownReason().filter(CoordinatedShutdown.clusterDowningReason()::equals).isPresent()) {
+            system.log().atWarn().log("node downed by the cluster: leaving without draining, its leases lapse");
+            return CompletableFuture.completedFuture(Done.getInstance());
+          }
           CompletableFuture<?>[] drained = workers.stream()
               .map(worker -> AskPattern.<GpuWorker.Command, Done>ask(worker, GpuWorker.Drain::new, timeout,
                       system.scheduler())

@@ -12,14 +12,12 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import kernelfarm.coordinator.Node;
@@ -33,19 +31,11 @@ import kernelfarm.coordinator.llm.LatencyLlmServer;
 import kernelfarm.coordinator.llm.LlmClient;
 import kernelfarm.coordinator.llm.LlmEndpoint;
 import kernelfarm.protocol.Backend;
-import kernelfarm.protocol.DeviceCapabilities;
-import kernelfarm.protocol.DeviceRef;
-import kernelfarm.protocol.DispatcherProtocol;
 import kernelfarm.protocol.Problem;
-import kernelfarm.protocol.Stats;
 import kernelfarm.protocol.Status;
-import kernelfarm.protocol.Timing;
-import kernelfarm.protocol.Verdict;
 import kernelfarm.protocol.VerifySettings;
-import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.Behavior;
+import kernelfarm.worker.BenchWorker;
 import org.apache.pekko.actor.typed.Props;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
@@ -230,8 +220,7 @@ final class ControlPlaneBench implements Callable<Integer> {
         // The API and read side run as on any coordinator, on a free port with the token kept beside the store.
         "kernelfarm.coordinator.http.port", 0,
         "kernelfarm.coordinator.http.token-file", store.resolve("api-token").toString(),
-        "kernelfarm.coordinator.prompts", Path.of(System.getenv().getOrDefault("KFARM_HOME", "."))
-            .resolve("prompts").toAbsolutePath().toString()));
+        "kernelfarm.coordinator.prompts", promptsFolder()));
     Duration budget = reasoning ? (duration != null ? duration
         : max(Duration.ofMinutes(1), llmLatency.multipliedBy(10))) : Duration.ofHours(1);
     // With a slow LLM the campaign runs on time, not rounds, so every branch stays busy to the end.
@@ -240,18 +229,10 @@ final class ControlPlaneBench implements Callable<Integer> {
     try (Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), fixture.http(),
         fixture.endpoints()), true)) {
       AtomicLong verdicts = new AtomicLong();
-      node.system().systemActorOf(fakeWorker(node.dispatcher(), verdictLatency, workerSlots, verdicts),
-          "fake-worker", Props.empty());
-      List<Problem> set = new ArrayList<>();
-      for (int i = 0; i < problems; i++) {
-        set.add(new Problem("bench/p" + i, 1, "p" + i, "import torch\nimport torch.nn as nn\n\nclass Model(nn.Module):"
-            + "\n    def forward(self, x):\n        return x * " + i + "\n"));
-      }
-      CampaignSpec spec = new CampaignSpec("control-plane",
-          new CampaignSpec.ProblemSelection("generated", List.of(), List.of()), Backend.CPU,
-          new CampaignSpec.Search(branches, planned, budget, CampaignSpec.StopRule.SPEND_BUDGET, null, 0, 0),
-          new CampaignSpec.Sampling(0.7, 1024, null), fixture.endpoints().stream().map(LlmEndpoint::name).toList(),
-          VerifySettings.defaults());
+      node.system().systemActorOf(BenchWorker.create(node.dispatcher(), verdictLatency, workerSlots, "fake",
+          verdicts::incrementAndGet), "fake-worker", Props.empty());
+      List<Problem> set = generatedProblems(problems);
+      CampaignSpec spec = spec(branches, planned, budget, fixture.endpoints());
       String id = "control-plane-" + System.currentTimeMillis();
       System.err.printf("control-plane: %d problems x %d branches = %d branches, %s; verdict latency %d ms; LLM %s "
           + "over %d endpoint(s); %d cores%s%n", problems, branches, total,
@@ -330,6 +311,29 @@ final class ControlPlaneBench implements Callable<Integer> {
     }
   }
 
+  static String promptsFolder() {
+    return Path.of(System.getenv().getOrDefault("KFARM_HOME", ".")).resolve("prompts").toAbsolutePath().toString();
+  }
+
+  /** {@code count} trivial problems: the benchmarks measure the control plane, not what it verifies. */
+  static List<Problem> generatedProblems(int count) {
+    List<Problem> set = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      set.add(new Problem("bench/p" + i, 1, "p" + i, "import torch\nimport torch.nn as nn\n\nclass Model(nn.Module):"
+          + "\n    def forward(self, x):\n        return x * " + i + "\n"));
+    }
+    return set;
+  }
+
+  /** A campaign that spends its budget: every branch keeps asking for up to {@code rounds} rounds. */
+  static CampaignSpec spec(int branches, int rounds, Duration budget, List<LlmEndpoint> endpoints) {
+    return new CampaignSpec("control-plane",
+        new CampaignSpec.ProblemSelection("generated", List.of(), List.of()), Backend.CPU,
+        new CampaignSpec.Search(branches, rounds, budget, CampaignSpec.StopRule.SPEND_BUDGET, null, 0, 0),
+        new CampaignSpec.Sampling(0.7, 1024, null), endpoints.stream().map(LlmEndpoint::name).toList(),
+        VerifySettings.defaults());
+  }
+
   private static Duration max(Duration a, Duration b) {
     return a.compareTo(b) >= 0 ? a : b;
   }
@@ -358,51 +362,5 @@ final class ControlPlaneBench implements Callable<Integer> {
     }
     CompletableFuture.allOf(branchesDone.toArray(CompletableFuture[]::new)).join();
     return (double) total * rounds / ((System.nanoTime() - started) / 1e9);
-  }
-
-  private record LatencyElapsed(DispatcherProtocol.WorkOffer offer, int slot) {}
-
-  private record Leased(DispatcherProtocol.WorkOffer offer, int slot) {}
-
-  /**
-   * A worker with many slots and no GPU: each slot asks for work, holds the lease for the verdict latency, then
-   * reports a small CORRECT verdict with a random speedup and asks again.
-   */
-  private static Behavior<Object> fakeWorker(ActorRef<DispatcherProtocol.Command> dispatcher, Duration latency,
-      int slots, AtomicLong verdicts) {
-    DeviceCapabilities cpu = new DeviceCapabilities("fake", EnumSet.of(Backend.CPU), 0L, null);
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      List<ActorRef<DispatcherProtocol.WorkOffer>> offers = new ArrayList<>();
-      for (int i = 0; i < slots; i++) {
-        int slot = i;
-        offers.add(ctx.messageAdapter(DispatcherProtocol.WorkOffer.class, o -> new Leased(o, slot)));
-      }
-      ActorRef<DispatcherProtocol.VerdictAck> acks = ctx.messageAdapter(DispatcherProtocol.VerdictAck.class,
-          a -> a);
-      for (int i = 0; i < slots; i++) {
-        dispatcher.tell(new DispatcherProtocol.RequestWork("fake-" + i, cpu, offers.get(i)));
-      }
-      return Behaviors.receive(Object.class)
-          .onMessage(Leased.class, j -> {
-            // A slot is a GPU: it holds one lease at a time and asks again only once it has answered.
-            timers.startSingleTimer(j.offer().leaseId(), new LatencyElapsed(j.offer(), j.slot()), latency);
-            return Behaviors.same();
-          })
-          .onMessage(LatencyElapsed.class, o -> {
-            DispatcherProtocol.WorkOffer offer = o.offer();
-            double speedup = 0.5 + ThreadLocalRandom.current().nextDouble();
-            Stats ref = new Stats(1.0, 1.0, 0.01, 0.99, 1.02, 100, null);
-            Stats cand = new Stats(1.0 / speedup, 1.0 / speedup, 0.01, 0.99 / speedup, 1.02 / speedup, 100, null);
-            Verdict v = new Verdict(offer.candidate().id(), offer.problem().id(), Status.CORRECT, "timing",
-                Map.of("timing", latency.toMillis() * 1.0), null, new Timing("fake", ref, cand, speedup, "measured"),
-                List.of(), null, null, new DeviceRef("fake", 0, "fake"), "fake verdict", List.of());
-            dispatcher.tell(new DispatcherProtocol.ReportVerdict(offer.leaseId(), v, acks));
-            dispatcher.tell(new DispatcherProtocol.RequestWork("fake-" + o.slot(), cpu, offers.get(o.slot())));
-            verdicts.incrementAndGet();
-            return Behaviors.same();
-          })
-          .onAnyMessage(m -> Behaviors.same())
-          .build();
-    }));
   }
 }

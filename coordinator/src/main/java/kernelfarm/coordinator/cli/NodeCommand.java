@@ -11,6 +11,7 @@ import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import kernelfarm.coordinator.Node;
 import kernelfarm.coordinator.llm.LlmEndpoint;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -45,16 +46,25 @@ final class NodeCommand implements Callable<Integer> {
     LlmOptions.warnUnreachable(endpoints, http, new ObjectMapper());
     Node node = Node.start(Node.config(overrides), new Node.Deps(Clock.systemUTC(), http, endpoints), true);
     CountDownLatch stopped = new CountDownLatch(1);
+    AtomicBoolean signalled = new AtomicBoolean();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      signalled.set(true);
       node.close();
       stopped.countDown();
     }, "kfarm-node-stop"));
+    // A node the cluster downed (paused past the failure detector, cut off) has terminated its actor system and
+    // can never rejoin as itself: exit, non-zero, so a supervisor (systemd, Kubernetes) starts a fresh one.
+    node.system().getWhenTerminated().thenRun(stopped::countDown);
     System.out.printf("kfarm node %s up (pid %d), roles %s%s%s%n", Cluster.get(node.system()).selfMember().address(),
         ProcessHandle.current().pid(), cluster.roles, endpoints.isEmpty() ? "" : ", LLM endpoints " + endpoints.stream()
             .map(e -> e.name() + " (" + e.model() + ", " + e.maxConcurrency() + " at once)").toList(),
         node.httpAddress().map(a -> ", API http://" + a.getHostString() + ":" + a.getPort() + "/api/v1/campaigns")
             .orElse(""));
     stopped.await();
+    if (!signalled.get()) {
+      System.err.println("kfarm node: the cluster removed this node (downed); exiting so a fresh one can join");
+      return 1;
+    }
     return 0;
   }
 

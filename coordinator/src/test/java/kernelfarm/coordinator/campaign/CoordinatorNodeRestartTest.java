@@ -53,25 +53,25 @@ class CoordinatorNodeRestartTest {
       String join = seed.getHost().get() + ":" + seed.getPort().get();
       Set<String> workerIds = workers.stream().map(w -> w.system().address().toString()).collect(Collectors.toSet());
 
-      Process first = ProcessRestartTest.launchCampaign(llm, dir, out, log, "coordinator-killed",
+      Process first = ProcessNodes.launchCampaign(llm, dir, out, log, "coordinator-killed",
           List.of("--roles", "coordinator", "--join", join));
       long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
-      while (ProcessRestartTest.roundRequests(llm, 3) < 4) {
+      while (ProcessNodes.roundRequests(llm, 3) < 4) {
         assertTrue(first.isAlive(), "the first coordinator ended early: " + Files.readString(log));
         assertTrue(System.nanoTime() < deadline, "no round 3 within 5 minutes: " + Files.readString(log));
         Thread.sleep(200);
       }
       first.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-      assertEquals(4, ProcessRestartTest.roundRequests(llm, 1));
-      assertEquals(4, ProcessRestartTest.roundRequests(llm, 2));
+      assertEquals(4, ProcessNodes.roundRequests(llm, 1));
+      assertEquals(4, ProcessNodes.roundRequests(llm, 2));
       model.slowThirdRounds = false;
 
-      Process second = ProcessRestartTest.launchCampaign(llm, dir, out, log, "coordinator-killed",
+      Process second = ProcessNodes.launchCampaign(llm, dir, out, log, "coordinator-killed",
           List.of("--roles", "coordinator", "--join", join));
       assertTrue(second.waitFor(8, TimeUnit.MINUTES), "the resumed campaign did not finish: " + Files.readString(log));
       assertEquals(0, second.exitValue(), Files.readString(log));
-      assertEquals(4, ProcessRestartTest.roundRequests(llm, 1), "round 1 was asked again after the restart");
-      assertEquals(4, ProcessRestartTest.roundRequests(llm, 2), "round 2 was asked again after the restart");
+      assertEquals(4, ProcessNodes.roundRequests(llm, 1), "round 1 was asked again after the restart");
+      assertEquals(4, ProcessNodes.roundRequests(llm, 2), "round 2 was asked again after the restart");
       JsonNode results = json.readTree(out.resolve("results.json").toFile());
       assertEquals(2, results.path("problems").size());
       for (JsonNode problem : results.path("problems")) {

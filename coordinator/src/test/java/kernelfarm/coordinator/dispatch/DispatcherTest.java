@@ -7,10 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.typesafe.config.ConfigFactory;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -45,31 +42,6 @@ class DispatcherTest {
     kit.shutdownTestKit();
   }
 
-  /** A clock the test moves by hand: leases lapse when the test says so. */
-  private static final class ManualClock extends Clock {
-    // Written by the test thread, read by the Dispatcher's: volatile, or the Dispatcher may see an old time.
-    private volatile Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-    void advance(Duration d) {
-      now = now.plus(d);
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-
-    @Override
-    public java.time.ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(java.time.ZoneId zone) {
-      return this;
-    }
-  }
-
   private record Submitted(Candidate candidate, TestProbe<DispatcherProtocol.VerdictReady> branch) {}
 
   private Submitted submit(ActorRef<DispatcherProtocol.Command> dispatcher, String problemId, Backend backend,
@@ -93,7 +65,8 @@ class DispatcherTest {
   void lapsedLeaseRequeuesCandidateOnAnotherWorkerAndIsCounted() {
     ManualClock clock = new ManualClock();
     Counter expiries = Dispatcher.leaseExpiries(new PrometheusRegistry());
-    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE, expiries));
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE,
+        Dispatcher.Settings.inMemory(), expiries));
     Submitted s = submit(dispatcher, "level1/19_ReLU", Backend.CUDA, "source-lapse");
     TestProbe<DispatcherProtocol.WorkOffer> first = kit.createTestProbe();
     dispatcher.tell(new DispatcherProtocol.RequestWork("node-a/device-0", H100, first.getRef()));
@@ -296,7 +269,8 @@ class DispatcherTest {
   void renewedLeaseDoesNotLapse() {
     ManualClock clock = new ManualClock();
     Counter expiries = Dispatcher.leaseExpiries(new PrometheusRegistry());
-    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE, expiries));
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE,
+        Dispatcher.Settings.inMemory(), expiries));
     submit(dispatcher, "level1/20_LeakyReLU", Backend.CUDA, "source-renew");
     TestProbe<DispatcherProtocol.WorkOffer> worker = kit.createTestProbe();
     dispatcher.tell(new DispatcherProtocol.RequestWork("a", H100, worker.getRef()));
