@@ -11,6 +11,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -25,7 +27,8 @@ import org.junit.jupiter.api.TestInstance;
 
 /**
  * A worker-only node serves its own registry on kernelfarm.metrics.port, so Prometheus sees each GPU's time by
- * state; reads need the API token where the API's do. One real node (cpu device, real harness), scraped over HTTP.
+ * state; reads need the API token where the API's do. One real node (cpu device, real harness), scraped over HTTP,
+ * and a coordinator node, whose /metrics is the API's alone.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class WorkerNodeMetricsTest {
@@ -78,6 +81,26 @@ class WorkerNodeMetricsTest {
       }
       return null;
     });
+  }
+
+  @Test
+  void aNodeServingTheApiLeavesTheMetricsPortUnbound() throws Exception {
+    int unused;
+    try (ServerSocket free = new ServerSocket(0)) {
+      unused = free.getLocalPort();
+    }
+    Path store = Files.createTempDirectory("kfarm-metrics-port");
+    Config config = Node.config(TestNodes.overrides(Map.of(
+        "kernelfarm.store.url", "jdbc:h2:file:" + store.resolve("kfarm").toAbsolutePath(),
+        "pekko.cluster.roles", List.of("coordinator"),
+        "kernelfarm.metrics.port", unused), 1));
+    try (Node coordinator = Node.start(config, new Node.Deps(Clock.systemUTC(), http, List.of()), true)) {
+      assertTrue(coordinator.httpAddress().isPresent(), "the API serves /metrics");
+      assertTrue(coordinator.metricsAddress().isEmpty(), "no second endpoint for the same registry");
+      try (ServerSocket stillFree = new ServerSocket(unused)) {
+        assertEquals(unused, stillFree.getLocalPort());
+      }
+    }
   }
 
   @Test
