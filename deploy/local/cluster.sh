@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A local multi-node KernelFarm on this host: PostgreSQL (postgres.sh), one coordinator node (cluster port 25520,
-# API and dashboard on 8480) and N worker nodes joining it, each a JVM of its own with its own work folder. Logs
-# and pids go under kfarm-results/local-cluster/.
+# API, dashboard and /metrics on 8480) and N worker nodes joining it, each a JVM of its own with its own work folder
+# and /metrics on its own port (worker-N on 9480+N). Logs and pids go under kfarm-results/local-cluster/; the
+# workers' metrics addresses go where deploy/local/prometheus.sh's Prometheus reads them (kfarm-workers.json).
 #   deploy/local/cluster.sh start [WORKERS]   start the cluster (default 2 workers)
 #   deploy/local/cluster.sh add               one more worker, joining the running cluster
 #   deploy/local/cluster.sh stop              stop every node (SIGTERM: workers drain, then the coordinator)
@@ -13,6 +14,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 run=$root/kfarm-results/local-cluster
 mkdir -p "$run"
 port=${KFARM_CLUSTER_PORT:-25520}
+# Worker N serves /metrics on metrics_base+N: fixed per name, so a restarted worker keeps its Prometheus target.
+metrics_base=${KFARM_WORKER_METRICS_BASE:-9480}
+prometheus_data=${KFARM_PROMETHEUS_DATA:-$root/kfarm-results/prometheus}
 
 start_node() {  # name, then kfarm node arguments
   local name=$1
@@ -43,6 +47,27 @@ next_worker() {
   echo "worker-$n"
 }
 
+start_worker() {
+  local name=$1
+  KFARM_METRICS_PORT=$((metrics_base + ${name#worker-})) \
+    start_node "$name" --roles worker --join "127.0.0.1:$port" --port 0
+  scrape_targets
+}
+
+# Prometheus's file discovery for the running workers (deploy/prometheus/prometheus.yml, job kernelfarm-workers).
+scrape_targets() {
+  local targets="" pidfile name
+  for pidfile in "$run"/worker-*.pid; do
+    [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null || continue
+    name=$(basename "$pidfile" .pid)
+    targets="$targets${targets:+, }\"127.0.0.1:$((metrics_base + ${name#worker-}))\""
+  done
+  mkdir -p "$prometheus_data"
+  # Written whole and renamed, so Prometheus never reads half a file.
+  echo "[{\"targets\": [$targets], \"labels\": {\"cluster\": \"local\"}}]" >"$prometheus_data/kfarm-workers.json.new"
+  mv "$prometheus_data/kfarm-workers.json.new" "$prometheus_data/kfarm-workers.json"
+}
+
 stop_node() {
   local pidfile=$1 pid
   pid=$(cat "$pidfile")
@@ -66,14 +91,15 @@ case "${1:-}" in
     fi
     start_node coordinator --roles coordinator --port "$port"
     for _ in $(seq 1 "$workers"); do
-      start_node "$(next_worker)" --roles worker --join "127.0.0.1:$port" --port 0
+      start_worker "$(next_worker)"
     done
     ;;
   add)
-    start_node "$(next_worker)" --roles worker --join "127.0.0.1:$port" --port 0
+    start_worker "$(next_worker)"
     ;;
   stop)
     for pidfile in "$run"/worker-*.pid; do [ -f "$pidfile" ] && stop_node "$pidfile"; done
+    scrape_targets
     [ -f "$run/coordinator.pid" ] && stop_node "$run/coordinator.pid"
     ;;
   status)
@@ -82,11 +108,15 @@ case "${1:-}" in
       pid=$(cat "$pidfile")
       state=stopped
       kill -0 "$pid" 2>/dev/null && state="running (pid $pid)"
-      echo "$(basename "$pidfile" .pid): $state"
+      name=$(basename "$pidfile" .pid)
+      case $name in
+        worker-*) state="$state, metrics http://127.0.0.1:$((metrics_base + ${name#worker-}))/metrics" ;;
+      esac
+      echo "$name: $state"
     done
     ;;
   *)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

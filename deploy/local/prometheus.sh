@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Starts Prometheus beside a local KernelFarm node, scraping its /metrics with deploy/prometheus/prometheus.yml,
-# and prints where its UI is. `prometheus.sh stop` stops the one this script started (by its pid file).
+# and the workers' /metrics that deploy/local/cluster.sh lists in kfarm-workers.json (in the data folder below, as
+# they start and stop), and prints where its UI is. `prometheus.sh stop` stops the one this script started (by its
+# pid file).
 # Debian 12 provides Prometheus (installed here when missing, as root), not Grafana: import
 # deploy/grafana/kernelfarm.json into a Grafana of your own, with this Prometheus as its data source.
 #
 #   KFARM_HTTP_PORT         the node's API port (default 8480), where /metrics is served
 #   KFARM_PROMETHEUS_PORT   Prometheus's own port (default 9090)
-#   KFARM_PROMETHEUS_DATA   its config copy, TSDB, log and pid file (default kfarm-results/prometheus)
+#   KFARM_PROMETHEUS_DATA   its config copy, TSDB, log and pid file (default kfarm-results/prometheus in the repo,
+#                           where cluster.sh writes the workers' targets)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
-data=${KFARM_PROMETHEUS_DATA:-kfarm-results/prometheus}
+data=${KFARM_PROMETHEUS_DATA:-$here/kfarm-results/prometheus}
 port=${KFARM_PROMETHEUS_PORT:-9090}
 target="127.0.0.1:${KFARM_HTTP_PORT:-8480}"
 mkdir -p "$data"
@@ -41,6 +44,8 @@ fi
 
 # The shipped config scrapes the default port; a local node on another port gets a copy that points at it.
 sed "s/127\.0\.0\.1:8480/$target/" "$here/deploy/prometheus/prometheus.yml" > "$data/prometheus.yml"
+# No workers yet (a single node, or cluster.sh not started): an empty target list rather than a missing file.
+[ -f "$data/kfarm-workers.json" ] || echo '[]' > "$data/kfarm-workers.json"
 # Loopback only, like the node's API; the TSDB stays with the node's other results.
 nohup prometheus --config.file="$data/prometheus.yml" --storage.tsdb.path="$data/tsdb" \
   --web.listen-address="127.0.0.1:$port" > "$data/prometheus.log" 2>&1 &

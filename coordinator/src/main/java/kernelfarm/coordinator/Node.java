@@ -23,6 +23,7 @@ import kernelfarm.coordinator.campaign.SearchMetrics;
 import kernelfarm.coordinator.campaign.SearchServices;
 import kernelfarm.coordinator.dispatch.Dispatcher;
 import kernelfarm.coordinator.http.ApiServer;
+import kernelfarm.coordinator.http.MetricsServer;
 import kernelfarm.coordinator.llm.LlmClient;
 import kernelfarm.coordinator.llm.LlmEndpoint;
 import kernelfarm.coordinator.llm.LlmMetrics;
@@ -80,15 +81,18 @@ public final class Node implements AutoCloseable {
   private final WorkerNode.Started worker;
   private final CampaignService service;
   private final InetSocketAddress http;
+  private final InetSocketAddress metrics;
   private final Map<String, LlmClient> llms;
 
   private Node(ActorSystem<Void> system, ActorRef<DispatcherProtocol.Command> dispatcher,
-      WorkerNode.Started worker, CampaignService service, InetSocketAddress http, Map<String, LlmClient> llms) {
+      WorkerNode.Started worker, CampaignService service, InetSocketAddress http, InetSocketAddress metrics,
+      Map<String, LlmClient> llms) {
     this.system = system;
     this.dispatcher = dispatcher;
     this.worker = worker;
     this.service = service;
     this.http = http;
+    this.metrics = metrics;
     this.llms = llms;
   }
 
@@ -157,7 +161,12 @@ public final class Node implements AutoCloseable {
       } else if (self.hasRole("worker")) {
         worker = WorkerNode.init(system, workerSettings, dispatcher, new WorkerMetrics(deps.metrics()));
       }
-      return new Node(system, dispatcher, worker, service, http, llms);
+      // The API's /metrics already serves this registry (and the read-table and Dispatcher gauges): a second
+      // endpoint would have Prometheus scrape the same counters twice, so the metrics port is for API-less nodes.
+      InetSocketAddress metrics = http == null
+          ? MetricsServer.start(system, MetricsServer.Settings.from(config), deps.metrics(), System.out).orElse(null)
+          : null;
+      return new Node(system, dispatcher, worker, service, http, metrics, llms);
     } catch (Exception e) {
       if (view != null) {
         view.close();
@@ -235,6 +244,11 @@ public final class Node implements AutoCloseable {
   /** Where the HTTP API listens; empty on a worker-only node or with the API off. */
   public Optional<InetSocketAddress> httpAddress() {
     return Optional.ofNullable(http);
+  }
+
+  /** Where /metrics is served apart from the API (kernelfarm.metrics.port); empty where the API serves it or off. */
+  public Optional<InetSocketAddress> metricsAddress() {
+    return Optional.ofNullable(metrics);
   }
 
   /** What each of this node's LLM clients has done so far (calls, failures, failovers, peak in flight). */

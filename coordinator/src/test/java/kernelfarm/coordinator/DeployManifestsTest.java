@@ -27,6 +27,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import kernelfarm.coordinator.campaign.TestNodes;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -160,6 +162,107 @@ class DeployManifestsTest {
     assertTrue(env(c).get("KFARM_STORE_URL").path("value").asText().startsWith("jdbc:postgresql://"));
     assertTrue(env(c).get("KFARM_LLM_API_KEY").has("valueFrom"), "the LLM key comes from a secret, never inline");
     assertTrue(env(c).get("KFARM_API_TOKEN").has("valueFrom"), "the API token comes from a secret, never inline");
+  }
+
+  @Test
+  void aWorkerServesItsMetricsOnTheConfiguredPortWherePrometheusLooks() throws IOException {
+    JsonNode worker = kind("Deployment").stream()
+        .filter(d -> "worker".equals(role(container(d)))).findFirst().orElseThrow();
+    JsonNode c = container(worker);
+    String value = env(c).get("KFARM_METRICS_PORT").path("value").asText();
+    // The variable is the key's override: the port the manifest sets is the one the node binds.
+    int port = ConfigFactory.parseMap(Map.of("KFARM_METRICS_PORT", value))
+        .withFallback(ConfigFactory.parseResourcesAnySyntax("node"))
+        .withFallback(ConfigFactory.defaultReference()).resolve().getInt("kernelfarm.metrics.port");
+    assertTrue(port > 0, "the worker's metrics port is on");
+    assertEquals(port, ports(c).get("metrics"));
+    JsonNode annotations = worker.at("/spec/template/metadata/annotations");
+    assertEquals("true", annotations.path("prometheus.io/scrape").asText());
+    assertEquals(Integer.toString(port), annotations.path("prometheus.io/port").asText());
+    assertEquals("/metrics", annotations.path("prometheus.io/path").asText());
+    JsonNode coordinator = container(kind("Deployment").stream()
+        .filter(d -> "coordinator".equals(role(container(d)))).findFirst().orElseThrow());
+    assertEquals(env(coordinator).get("KFARM_API_READ_REQUIRES_TOKEN").path("value").asText(),
+        env(c).get("KFARM_API_READ_REQUIRES_TOKEN").path("value").asText(),
+        "one scrape credential: a worker's /metrics needs the token where the coordinators' does");
+    assertEquals(env(coordinator).get("KFARM_API_TOKEN").at("/valueFrom/secretKeyRef"),
+        env(c).get("KFARM_API_TOKEN").at("/valueFrom/secretKeyRef"), "the coordinators' token, from the secret");
+  }
+
+  @Test
+  void theKubernetesScrapeConfigScrapesEveryNodeOnItsMetricsPort() throws IOException {
+    JsonNode scrape = yaml.readTree(Path.of("../deploy/prometheus/kubernetes.yml").toFile());
+    JsonNode job = scrape.path("scrape_configs").get(0);
+    assertEquals("pod", job.at("/kubernetes_sd_configs/0/role").asText());
+    for (JsonNode deployment : kind("Deployment")) {
+      String role = role(container(deployment));
+      JsonNode pod = deployment.at("/spec/template/metadata");
+      Map<String, String> target = relabel(job.path("relabel_configs"), discovered(pod, "10.1.2.3:25520"));
+      assertNotNull(target, role + ": the scrape config keeps its pods");
+      String port = pod.at("/annotations").path("prometheus.io/port").asText();
+      assertEquals("10.1.2.3:" + port, target.get("__address__"), role);
+      assertEquals("/metrics", target.get("__metrics_path__"), role);
+      int named = ports(container(deployment)).get("coordinator".equals(role) ? "http" : "metrics");
+      assertEquals(Integer.toString(named), port, role + ": the annotation names the port that serves /metrics");
+    }
+  }
+
+  @Test
+  void theLocalScrapeConfigReadsTheWorkerTargetsThatClusterShWrites() throws IOException {
+    JsonNode scrape = yaml.readTree(Path.of("../deploy/prometheus/prometheus.yml").toFile());
+    String cluster = Files.readString(Path.of("../deploy/local/cluster.sh"));
+    String prometheus = Files.readString(Path.of("../deploy/local/prometheus.sh"));
+    List<String> files = new ArrayList<>();
+    scrape.path("scrape_configs").forEach(job -> job.path("file_sd_configs")
+        .forEach(sd -> sd.path("files").forEach(f -> files.add(f.asText()))));
+    assertEquals(List.of("kfarm-workers.json"), files, "the workers' job reads one target file");
+    assertTrue(cluster.contains("$prometheus_data/" + files.get(0)), "cluster.sh writes it where Prometheus looks");
+    assertTrue(cluster.contains("KFARM_METRICS_PORT="), "cluster.sh gives each worker a metrics port");
+    assertTrue(prometheus.contains("$data/" + files.get(0)), "prometheus.sh starts with it present");
+    assertTrue(cluster.contains("${KFARM_PROMETHEUS_DATA:-$root/kfarm-results/prometheus}")
+        && prometheus.contains("${KFARM_PROMETHEUS_DATA:-$here/kfarm-results/prometheus}"), "one data folder");
+  }
+
+  /** The labels Prometheus's pod discovery gives a pod's target (labels and annotations, name-sanitised). */
+  private static Map<String, String> discovered(JsonNode podMetadata, String address) {
+    Map<String, String> labels = new HashMap<>();
+    labels.put("__address__", address);
+    labels.put("__metrics_path__", "/metrics");
+    podMetadata.path("labels").fields().forEachRemaining(e -> labels.put(
+        "__meta_kubernetes_pod_label_" + e.getKey().replaceAll("[^a-zA-Z0-9_]", "_"), e.getValue().asText()));
+    podMetadata.path("annotations").fields().forEachRemaining(e -> labels.put(
+        "__meta_kubernetes_pod_annotation_" + e.getKey().replaceAll("[^a-zA-Z0-9_]", "_"), e.getValue().asText()));
+    return labels;
+  }
+
+  /** Prometheus's relabelling (keep, drop, replace) as far as the config uses it; null when the target is dropped. */
+  private static Map<String, String> relabel(JsonNode rules, Map<String, String> labels) {
+    Map<String, String> out = new HashMap<>(labels);
+    for (JsonNode rule : rules) {
+      List<String> values = new ArrayList<>();
+      rule.path("source_labels").forEach(l -> values.add(out.getOrDefault(l.asText(), "")));
+      Matcher m = Pattern.compile("^(?:" + rule.path("regex").asText("(.*)") + ")$")
+          .matcher(String.join(rule.path("separator").asText(";"), values));
+      switch (rule.path("action").asText("replace")) {
+        case "keep" -> {
+          if (!m.matches()) {
+            return null;
+          }
+        }
+        case "drop" -> {
+          if (m.matches()) {
+            return null;
+          }
+        }
+        case "replace" -> {
+          if (m.matches()) {
+            out.put(rule.path("target_label").asText(), m.replaceFirst(rule.path("replacement").asText("$1")));
+          }
+        }
+        default -> throw new AssertionError("relabel action not simulated: " + rule);
+      }
+    }
+    return out;
   }
 
   @Test

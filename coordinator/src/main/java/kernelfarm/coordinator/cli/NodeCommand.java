@@ -55,10 +55,12 @@ final class NodeCommand implements Callable<Integer> {
     // A node the cluster downed (paused past the failure detector, cut off) has terminated its actor system and
     // can never rejoin as itself: exit, non-zero, so a supervisor (systemd, Kubernetes) starts a fresh one.
     node.system().getWhenTerminated().thenRun(stopped::countDown);
-    System.out.printf("kfarm node %s up (pid %d), roles %s%s%s%n", Cluster.get(node.system()).selfMember().address(),
+    System.out.printf("kfarm node %s up (pid %d), roles %s%s%s%s%n", Cluster.get(node.system()).selfMember().address(),
         ProcessHandle.current().pid(), cluster.roles, endpoints.isEmpty() ? "" : ", LLM endpoints " + endpoints.stream()
             .map(e -> e.name() + " (" + e.model() + ", " + e.maxConcurrency() + " at once)").toList(),
         node.httpAddress().map(a -> ", API http://" + a.getHostString() + ":" + a.getPort() + "/api/v1/campaigns")
+            .orElse(""),
+        node.metricsAddress().map(a -> ", metrics http://" + a.getHostString() + ":" + a.getPort() + "/metrics")
             .orElse(""));
     stopped.await();
     if (!signalled.get()) {

@@ -138,7 +138,7 @@ public final class ApiRoutes extends AllDirectives {
 
   /** Prometheus text format; the scrape reads the read tables, so it runs on the blocking dispatcher. */
   private Route metrics() {
-    ContentType type = ContentTypes.parse(metrics.contentType());
+    ContentType type = ContentTypes.parse(NodeMetrics.contentType());
     // The Dispatcher's figures come with the scrape; if it does not answer, its gauges are left out.
     return completeWithFuture(service.farm().handle((farm, failure) -> farm)
         .thenApplyAsync(farm -> {
@@ -314,9 +314,7 @@ public final class ApiRoutes extends AllDirectives {
 
   private Route authorized(Supplier<Route> inner) {
     return optionalHeaderValueByName("Authorization", header -> {
-      String presented = header.filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
-          .map(h -> h.substring(7).strip()).orElse(null);
-      if (token.matches(presented)) {
+      if (token.admits(header)) {
         return inner.get();
       }
       FieldError error = new FieldError("Authorization", header.isEmpty() ? "missing" : "is not the API token",

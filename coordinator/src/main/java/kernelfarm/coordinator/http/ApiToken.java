@@ -11,6 +11,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Base64;
+import java.util.Optional;
 
 /**
  * The bearer token that mutating requests must carry. From config or the environment
@@ -75,6 +76,12 @@ public final class ApiToken {
   /** Whether {@code presented} is this token, in time independent of where they differ. */
   public boolean matches(String presented) {
     return presented != null && MessageDigest.isEqual(digest, sha256(presented));
+  }
+
+  /** Whether an Authorization header's value is {@code Bearer <this token>}. */
+  public boolean admits(Optional<String> authorization) {
+    return matches(authorization.filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
+        .map(h -> h.substring(7).strip()).orElse(null));
   }
 
   private static byte[] sha256(String s) {

@@ -25,8 +25,10 @@ final class NodeMetrics {
   /** A device as the Dispatcher sees it: holding work, asking for work, or not heard from for a while. */
   enum DeviceState { busy, idle, silent }
 
+  /** The one exposition path: the API's /metrics and a node's metrics port (MetricsServer) both write with it. */
+  private static final PrometheusTextFormatWriter WRITER = PrometheusTextFormatWriter.create();
+
   private final PrometheusRegistry registry;
-  private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
   /** Set just before each scrape; null when the Dispatcher did not answer, so its gauges are left out, not stale. */
   private volatile DispatcherProtocol.FarmStatus farm;
 
@@ -147,14 +149,19 @@ final class NodeMetrics {
     this.farm = status;
   }
 
-  String contentType() {
-    return writer.getContentType();
+  static String contentType() {
+    return WRITER.getContentType();
   }
 
   byte[] scrape() {
+    return text(registry);
+  }
+
+  /** Every series of {@code registry} in Prometheus text format. */
+  static byte[] text(PrometheusRegistry registry) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
-      writer.write(out, registry.scrape());
+      WRITER.write(out, registry.scrape());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
