@@ -163,8 +163,10 @@ public final class Node implements AutoCloseable {
       }
       // The API's /metrics already serves this registry (and the read-table and Dispatcher gauges): a second
       // endpoint would have Prometheus scrape the same counters twice, so the metrics port is for API-less nodes.
-      InetSocketAddress metrics = http == null
-          ? MetricsServer.start(system, MetricsServer.Settings.from(config), deps.metrics(), System.out).orElse(null)
+      // Asked here, not in MetricsServer: that class is Pekko HTTP's, absent from the GPU hosts' bundle.
+      MetricsServer.Settings metricsSettings = MetricsServer.Settings.from(config);
+      InetSocketAddress metrics = http == null && metricsSettings.port() != 0
+          ? MetricsServer.start(system, metricsSettings, deps.metrics(), System.out).orElse(null)
           : null;
       return new Node(system, dispatcher, worker, service, http, metrics, llms);
     } catch (Exception e) {
