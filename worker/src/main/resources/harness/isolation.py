@@ -12,6 +12,7 @@ import platform
 import resource
 import signal
 import struct
+import time
 from typing import Dict, Iterable, List, Optional
 
 _LIMITS = {
@@ -155,9 +156,20 @@ def kill_all(pids: Iterable[int]) -> None:
 
 
 def describe(pid: int) -> str:
+    """The process's command line. A process caught inside execve has none for a moment (a double fork's last
+    child, seen on a loaded host): asked again for up to half a second, then its name (/proc/PID/comm)."""
+    for _ in range(10):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                line = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            return f"pid {pid}"
+        if line:
+            return f"pid {pid} '{line[:80]}'"
+        time.sleep(0.05)
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f"pid {pid} '" + f.read().replace(b"\0", b" ").decode(errors="replace").strip()[:80] + "'"
+        with open(f"/proc/{pid}/comm") as f:
+            return f"pid {pid} ({f.read().strip()[:40]})"
     except OSError:
         return f"pid {pid}"
 
