@@ -122,7 +122,7 @@ class GrafanaDashboardTest {
       new WorkerMetrics(registry).device(0).enter(WorkerMetrics.DeviceState.evaluating);
       NodeMetrics metrics = new NodeMetrics(registry, new ViewQueries(db, new ObjectMapper()), 10);
       metrics.farm(new DispatcherProtocol.FarmStatus(2, 1, 5, 9L, List.of(
-          new DispatcherProtocol.WorkerStatus("node/device-0", "cpu", 1, false, 3.0, 10.0, 0.5, 4L))));
+          new DispatcherProtocol.WorkerStatus("node/device-0", "cpu", 1, false, 3.0, 10.0, 0.5, 4L, null))));
       Set<String> names = new TreeSet<>();
       for (String line : new String(metrics.scrape(), StandardCharsets.UTF_8).split("\n")) {
         if (!line.isBlank() && !line.startsWith("#")) {
