@@ -299,6 +299,9 @@ class HttpApiTest {
     double compiling = value.apply("kfarm_device_seconds_total{device=\"0\",state=\"compiling\"}");
     double idle = value.apply("kfarm_device_seconds_total{device=\"0\",state=\"idle\"}");
     assertEquals(0.0, value.apply("kfarm_device_seconds_total{device=\"0\",state=\"unhealthy\"}"));
+    assertEquals(0.0, value.apply("kfarm_device_seconds_total{device=\"0\",state=\"draining\"}"));
+    assertTrue(value.apply("kfarm_warm_evaluators{device=\"0\"}") >= 0);
+    assertEquals(0.0, value.apply("kfarm_compile_slots_busy"), "nothing left to compile");
     assertTrue(evaluating > 0 && compiling > 0 && idle > 0, "the device compiled, evaluated and idled: " + series);
     double uptime = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() / 1000.0;
     assertTrue(evaluating + compiling + idle <= uptime, "a device's seconds fit within the JVM's " + uptime + " s");
