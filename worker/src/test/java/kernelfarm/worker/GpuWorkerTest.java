@@ -190,9 +190,11 @@ class GpuWorkerTest {
   void aDrainingDeviceReportsDrainingOnceItsLastEvaluationEnds() {
     Rig rig = new Rig();
     rig.compiled(rig.offer("lease-eval"));
+    rig.reportWhere(r -> r.state() == DeviceState.evaluating);
     rig.worker.tell(new GpuWorker.Drain(kit.<Done>createTestProbe().getRef()));
+    rig.reports.expectNoMessage(Duration.ofMillis(300)); // still evaluating: the GPU is busy until that one ends
     rig.timedOut("lease-eval");
-    rig.reportWhere(r -> r.state() == DeviceState.draining);
+    assertEquals(DeviceState.draining, rig.reports.receiveMessage().state());
   }
 
   @Test

@@ -269,6 +269,7 @@ class DispatcherTest {
     var unhealthy = new DispatcherProtocol.DeviceReport("node-a/device-0", H100.deviceType(),
         DeviceState.unhealthy, false, 0, 0, 4);
     dispatcher.tell(unhealthy);
+    assertEquals(unhealthy, workers(dispatcher).get("node-a/device-0").device()); // handled before the clock moves
     clock.advance(LEASE.multipliedBy(2));
     Map<String, DispatcherProtocol.WorkerStatus> later = workers(dispatcher);
     assertEquals(List.of("node-a/device-0"), List.copyOf(later.keySet()), "device-1 silent for four leases");
