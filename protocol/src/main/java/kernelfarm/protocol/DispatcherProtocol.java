@@ -21,7 +21,8 @@ public final class DispatcherProtocol {
 
   /** What the Dispatcher accepts. */
   public sealed interface Command extends KryoMessage
-      permits SubmitCandidate, Withdraw, RequestWork, RenewLease, ReleaseLease, ReportVerdict, GetStatus {}
+      permits SubmitCandidate, Withdraw, RequestWork, RenewLease, ReleaseLease, ReportVerdict, GetStatus,
+          DeviceReport {}
 
   /**
    * Verify this candidate. Sent by a Branch. The Dispatcher answers {@link Queued} at once, then sends
@@ -186,6 +187,34 @@ public final class DispatcherProtocol {
   }
 
   /**
+   * What a device is doing, seen from its own node: only the worker knows whether a lease is compiling or
+   * evaluating, how many evaluation processes it keeps warm and whether the device is healthy. Sent by a GpuWorker
+   * when its state changes and with every lease renewal tick, so a device that asks for nothing (unhealthy,
+   * draining) is still seen. No reply; each report replaces the last, so a repeat or a lost one is harmless. Kept in
+   * the Dispatcher's memory only, and shown in {@link WorkerStatus}.
+   *
+   * @param warmEvaluators evaluation processes started and ready for this device
+   * @param compileSlotsBusy compiles running on the device's host, for all its devices
+   * @param compileSlotsTotal compiles the host runs at once
+   * @param healthy false from a failed health check until one passes, whatever the device is still finishing
+   */
+  public record DeviceReport(String workerId, String deviceType, DeviceState state, boolean healthy,
+      int warmEvaluators, int compileSlotsBusy, int compileSlotsTotal) implements Command {
+    public DeviceReport {
+      Require.nonBlank(workerId, "workerId");
+      Require.nonBlank(deviceType, "deviceType");
+      Require.nonNull(state, "state");
+      Require.atLeast(warmEvaluators, 0, "warmEvaluators");
+      Require.atLeast(compileSlotsTotal, 0, "compileSlotsTotal");
+      if (compileSlotsBusy < 0 || compileSlotsBusy > compileSlotsTotal) {
+        throw new IllegalArgumentException(
+            "compileSlotsBusy must be within 0 and compileSlotsTotal (" + compileSlotsTotal + "), got "
+                + compileSlotsBusy);
+      }
+    }
+  }
+
+  /**
    * How the queue and the workers stand, for the dashboard and /metrics. Sent by a coordinator's HTTP side, a few
    * times a minute; answered at once with {@link FarmStatus}. Read-only, so a repeat is safe.
    */
@@ -218,10 +247,11 @@ public final class DispatcherProtocol {
    *
    * @param waiting it has asked for work and none is queued that it can run
    * @param seenSeconds since the Dispatcher first heard from it
-   * @param silentSeconds since it last asked or renewed
+   * @param silentSeconds since it last asked, renewed or reported
+   * @param device its latest {@link DeviceReport}; null until it sends one
    */
   public record WorkerStatus(String workerId, String deviceType, int leases, boolean waiting, double leasedSeconds,
-      double seenSeconds, double silentSeconds, long verdicts) implements KryoMessage {
+      double seenSeconds, double silentSeconds, long verdicts, DeviceReport device) implements KryoMessage {
     public WorkerStatus {
       Require.nonBlank(workerId, "workerId");
       Require.nonBlank(deviceType, "deviceType");

@@ -58,6 +58,7 @@ public final class KryoSerializer extends SerializerWithStringManifest {
       DispatcherProtocol.WorkerStatus.class, 31,
       DispatcherProtocol.ReleaseLease.class, 32,
       DispatcherProtocol.RenewalRefused.class, 33,
+      DispatcherProtocol.DeviceReport.class, 34,
       // What they carry.
       CandidateId.class, 40,
       Candidate.class, 41,
@@ -80,6 +81,7 @@ public final class KryoSerializer extends SerializerWithStringManifest {
       DeviceRef.class, 58,
       Isolation.class, 59,
       KernelBenchVerdict.class, 60,
+      DeviceState.class, 61,
       // JDK types. Our records hold List.copyOf and friends, whose class depends on the size and the JDK. Where
       // two samples share a class (List.of() and List.of(1, 2, 3) on JDK 17), Kryo writes the later id and
       // reads both, so JDKs that split them differently still understand each other.

@@ -170,10 +170,16 @@ class ProtocolSerializationTest {
     samples.add(new DispatcherProtocol.VerdictReady(compileError));
     samples.add(new DispatcherProtocol.GetStatus(testKit.<DispatcherProtocol.FarmStatus>createTestProbe().ref()));
     samples.add(new DispatcherProtocol.FarmStatus(0, 0, 0, 0L, List.of()));
+    DispatcherProtocol.DeviceReport evaluating = new DispatcherProtocol.DeviceReport("node-1/device-0", "cpu",
+        DeviceState.evaluating, true, 2, 1, 4);
+    samples.add(evaluating);
+    samples.add(new DispatcherProtocol.DeviceReport("node-1/device-1", "NVIDIA H100 80GB HBM3",
+        DeviceState.unhealthy, false, 0, 0, 8));
     samples.add(new DispatcherProtocol.FarmStatus(3, 1, 12, 40L, List.of(
-        new DispatcherProtocol.WorkerStatus("node-1/device-0", "cpu", 1, false, 12.5, 30.0, 0.4, 7L))));
+        new DispatcherProtocol.WorkerStatus("node-1/device-0", "cpu", 1, false, 12.5, 30.0, 0.4, 7L, evaluating))));
+    // A worker that has not reported yet.
     samples.add(new DispatcherProtocol.WorkerStatus("node-1/device-1", "NVIDIA H100 80GB HBM3", 0, true, 0.0,
-        2.0, 1.0, 0L));
+        2.0, 1.0, 0L, null));
     // Jackson CBOR: what gets persisted, whole and in parts.
     samples.add(candidate.id());
     samples.add(problem);

@@ -171,6 +171,7 @@ public final class Evaluator extends AbstractBehavior<Evaluator.Command> {
     pending = null;
     runningSince = System.nanoTime();
     HarnessProcess process = warm.poll();
+    warmChanged();
     String request = HarnessRequests.evaluate(launcher.json(), running.job(), process, "evaluate",
         running.cachedReference(), settings.driftTrials(), settings.driftTolerance(),
         launcher.cores().timedFor(device.index()));
@@ -253,6 +254,7 @@ public final class Evaluator extends AbstractBehavior<Evaluator.Command> {
     }
     readySeconds = movingAverage(readySeconds, (System.nanoTime() - startedAt) / 1e9);
     warm.add(ready.process());
+    warmChanged();
     spareFailures = 0;
     runPending();
     startSpares();
@@ -355,6 +357,12 @@ public final class Evaluator extends AbstractBehavior<Evaluator.Command> {
     starting.keySet().forEach(HarnessProcess::kill);
     warm.clear();
     starting.clear();
+    warmChanged();
+  }
+
+  /** The parent reports this count in its DeviceReport; a restarted instance starts again from none. */
+  private void warmChanged() {
+    metrics.device(device.index()).warmEvaluators(warm.size());
   }
 
   static String rootMessage(Throwable failure) {

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import kernelfarm.protocol.DeviceRef;
+import kernelfarm.protocol.DeviceState;
 import kernelfarm.protocol.DispatcherProtocol;
 import kernelfarm.protocol.Stats;
 import kernelfarm.protocol.Verdict;
@@ -86,7 +87,10 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   private final ActorRef<CompilePool.Compiled> compiledAdapter;
   private final ActorRef<DispatcherProtocol.VerdictAck> ackAdapter;
   private final ActorRef<DispatcherProtocol.RenewalRefused> refusedAdapter;
+  private final WorkerMetrics metrics;
   private final WorkerMetrics.DeviceClock deviceClock;
+  /** The last DeviceReport sent, so a message that changes nothing sends none. */
+  private DispatcherProtocol.DeviceReport reported;
 
   private final Map<String, DispatcherProtocol.WorkOffer> held = new LinkedHashMap<>();
   /** Leases whose compile was asked for and not yet answered, with when it was (last) asked. */
@@ -108,6 +112,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
       ActorRef<CompilePool.Command> compilePool, WorkerMetrics metrics,
       Function<ActorRef<Evaluator.Outcome>, Behavior<Evaluator.Command>> evaluatorFactory) {
     super(context);
+    this.metrics = metrics;
     this.deviceClock = metrics.device(device.index());
     this.device = device;
     this.nodeId = nodeId;
@@ -127,6 +132,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
     context.watchWith(evaluator, EvaluatorStopped.INSTANCE);
     context.watchWith(compilePool, CompilePoolStopped.INSTANCE);
     requestWork();
+    classify(true);
   }
 
   public static Behavior<Command> create(Device device, String nodeId, WorkerSettings settings,
@@ -169,7 +175,8 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
 
   @Override
   public Receive<Command> createReceive() {
-    // Every message that can change what the device does ends by telling its clock, for kfarm_device_seconds.
+    // Every message that can change what the device does ends by telling its clock, for kfarm_device_seconds,
+    // and the Dispatcher, for the cluster status.
     return newReceiveBuilder()
         .onMessage(Offered.class, m -> timed(onOffered(m)))
         .onMessage(CompileDone.class, m -> timed(onCompileDone(m)))
@@ -188,17 +195,31 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
         .build();
   }
 
-  /**
-   * Evaluating while a process runs a candidate; else unhealthy while out of service; else compiling while one of
-   * its leases waits for a build (the device has nothing to run); else idle.
-   */
   private Behavior<Command> timed(Behavior<Command> next) {
-    WorkerMetrics.DeviceState state = evaluating != null ? WorkerMetrics.DeviceState.evaluating
-        : unhealthy ? WorkerMetrics.DeviceState.unhealthy
-        : !compiling.isEmpty() ? WorkerMetrics.DeviceState.compiling
-        : WorkerMetrics.DeviceState.idle;
-    deviceClock.enter(state);
+    classify(false);
     return next;
+  }
+
+  /**
+   * Evaluating while a process runs a candidate, since the GPU is busy whatever comes next (utilisation counts it);
+   * else unhealthy while out of service; else draining; else compiling while one of its leases waits for a build
+   * (the device has nothing to run); else idle. The clock always hears it; the Dispatcher hears a report when
+   * anything in it changed, or {@code always} (the renewal tick, so a report lost with a moving singleton is
+   * replaced within a third of a lease).
+   */
+  private void classify(boolean always) {
+    DeviceState state = evaluating != null ? DeviceState.evaluating
+        : unhealthy ? DeviceState.unhealthy
+        : drainedTo != null ? DeviceState.draining
+        : !compiling.isEmpty() ? DeviceState.compiling
+        : DeviceState.idle;
+    deviceClock.enter(state);
+    var report = new DispatcherProtocol.DeviceReport(workerId, device.capabilities().deviceType(), state,
+        !unhealthy, deviceClock.warmEvaluators(), metrics.compileSlotsBusy(), settings.compileSlots());
+    if (always || !report.equals(reported)) {
+      reported = report;
+      dispatcher.tell(report);
+    }
   }
 
   /**
@@ -207,7 +228,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
    * its processes.
    */
   private Behavior<Command> handBack() {
-    deviceClock.enter(WorkerMetrics.DeviceState.idle);
+    deviceClock.enter(DeviceState.idle);
     dispatcher.tell(new DispatcherProtocol.ReleaseLease(workerId, List.copyOf(held.keySet())));
     ActorRef<DispatcherProtocol.VerdictAck> nobody = getContext().getSystem().ignoreRef();
     unacked.forEach((leaseId, verdict) ->
@@ -429,6 +450,7 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
         dispatcher.tell(new DispatcherProtocol.ReportVerdict(leaseId, verdict, ackAdapter)));
     requestOutstanding = false;
     requestWork();
+    classify(true);
     return this;
   }
 

@@ -2,23 +2,25 @@ package kernelfarm.worker;
 
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import kernelfarm.protocol.DeviceState;
 
 /**
  * What a worker node counts, in the node's Prometheus registry (the one in {@code Node.Deps}): how each device
- * spends its time, how long compiles and evaluations take, and harness processes that had to be replaced. Recorded
- * where it happens (GpuWorker, CompilePool, Evaluator), so each node's /metrics says what its own devices did.
- * Label values come from enums, except {@code device}, the device's index on its node: bounded by the node's GPUs.
+ * spends its time, its warm evaluation processes, busy compile slots, how long compiles and evaluations take, and
+ * harness processes that had to be replaced. Recorded where it happens (GpuWorker, CompilePool, Evaluator), so each
+ * node's /metrics says what its own devices did; GpuWorker reads the current values back for its
+ * {@code DeviceReport}, so the cluster status and /metrics cannot disagree. Label values come from enums, except
+ * {@code device}, the device's index on its node: bounded by the node's GPUs.
  */
 public final class WorkerMetrics {
-  /** What a device is doing; its seconds in each state add up to its lifetime. */
-  public enum DeviceState { evaluating, compiling, idle, unhealthy }
-
   /** Which kind of harness process. */
   public enum HarnessRole { compile, evaluate }
 
@@ -26,20 +28,29 @@ public final class WorkerMetrics {
   public enum RestartReason { timed_out, died, failed_to_start }
 
   private final Map<Integer, DeviceClock> clocks = new ConcurrentHashMap<>();
+  private final AtomicInteger compileSlotsBusy = new AtomicInteger();
   private final Histogram compileSeconds;
   private final Histogram evaluationSeconds;
   private final Counter harnessRestarts;
 
   public WorkerMetrics(PrometheusRegistry registry) {
     CounterWithCallback.builder().name("kfarm_device_seconds_total")
-        .help("Seconds each device of this node spent evaluating, compiling (waiting for its builds), idle or "
-            + "unhealthy; rate() of evaluating is the device's utilisation")
+        .help("Seconds each device of this node spent evaluating, compiling (waiting for its builds), idle, "
+            + "unhealthy or draining; rate() of evaluating is the device's utilisation")
         .labelNames("device", "state")
         .callback(cb -> clocks.forEach((index, clock) -> {
           for (DeviceState state : DeviceState.values()) {
             cb.call(clock.seconds(state), String.valueOf(index), state.name());
           }
         })).register(registry);
+    GaugeWithCallback.builder().name("kfarm_warm_evaluators")
+        .help("Evaluation processes started and ready for each device of this node")
+        .labelNames("device")
+        .callback(cb -> clocks.forEach((index, clock) -> cb.call(clock.warmEvaluators(), String.valueOf(index))))
+        .register(registry);
+    GaugeWithCallback.builder().name("kfarm_compile_slots_busy")
+        .help("Compiles running on this node's compile pool, for all its devices")
+        .callback(cb -> cb.call(compileSlotsBusy.get())).register(registry);
     // From a cached build (well under a second) to a cold nvcc build of a large candidate (minutes).
     compileSeconds = Histogram.builder().name("kfarm_compile_seconds")
         .help("Wall time of one compile on this node's pool, from the request to the build's answer")
@@ -69,6 +80,15 @@ public final class WorkerMetrics {
     return clocks.computeIfAbsent(index, i -> new DeviceClock());
   }
 
+  /** Set by the node's CompilePool as compiles start and end. */
+  public void compileSlotsBusy(int busy) {
+    compileSlotsBusy.set(busy);
+  }
+
+  public int compileSlotsBusy() {
+    return compileSlotsBusy.get();
+  }
+
   public void compiled(Duration took) {
     compileSeconds.observe(took.toNanos() / 1e9);
   }
@@ -89,6 +109,7 @@ public final class WorkerMetrics {
     private final Map<DeviceState, Long> nanos = new EnumMap<>(DeviceState.class);
     private DeviceState state = DeviceState.idle;
     private long since = System.nanoTime();
+    private int warmEvaluators;
 
     public synchronized void enter(DeviceState next) {
       if (next == state) {
@@ -102,6 +123,15 @@ public final class WorkerMetrics {
 
     public synchronized DeviceState state() {
       return state;
+    }
+
+    /** Set by the device's Evaluator as spares become ready and are used or killed. */
+    public synchronized void warmEvaluators(int ready) {
+      warmEvaluators = ready;
+    }
+
+    public synchronized int warmEvaluators() {
+      return warmEvaluators;
     }
 
     public synchronized double seconds(DeviceState of) {

@@ -79,7 +79,7 @@ class CompilePoolSupervisionTest {
   void aWorkerWhosePoolIsGoneHandsBackItsLeasesAndStopsRenewingThem() {
     TestProbe<DispatcherProtocol.Command> dispatcher = kit.createTestProbe();
     TestProbe<CompilePool.Command> pool = kit.createTestProbe();
-    kit.spawn(GpuWorker.create(Device.cpu(), "node", settings, launcher, dispatcher.getRef(), pool.getRef(),
+    kit.spawn(GpuWorker.create(Device.cpu(), "node", settings, launcher, TestWorkers.dispatcher(kit, dispatcher), pool.getRef(),
         WorkerMetrics.unscraped()));
     var request = dispatcher.expectMessageClass(DispatcherProtocol.RequestWork.class);
     request.replyTo().tell(new DispatcherProtocol.WorkOffer("lease-c", Candidate.of(problem.id(), Backend.CPU,

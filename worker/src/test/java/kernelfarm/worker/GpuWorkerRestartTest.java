@@ -42,7 +42,7 @@ class GpuWorkerRestartTest {
     long before = TestWorkers.harnessProcesses();
     ActorRef<GpuWorker.Command> worker = kit.spawn(WorkerNode.supervised(TestWorkers.failingOn(GpuWorker.Command.class,
         m -> m instanceof GpuWorker.Drain drain && drain.replyTo().equals(crash.getRef()), GpuWorker.create(Device.cpu(), "node", settings,
-        launcher, dispatcher.getRef(), compilePool.getRef(), WorkerMetrics.unscraped()))), "gpu-worker-0");
+        launcher, TestWorkers.dispatcher(kit, dispatcher), compilePool.getRef(), WorkerMetrics.unscraped()))), "gpu-worker-0");
     dispatcher.expectMessageClass(DispatcherProtocol.RequestWork.class);
     int spares = settings.warmEvaluators();
     kit.createTestProbe().awaitAssert(Duration.ofSeconds(30), () -> {

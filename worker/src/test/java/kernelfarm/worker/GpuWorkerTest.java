@@ -8,8 +8,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
 import kernelfarm.protocol.Backend;
 import kernelfarm.protocol.Candidate;
+import kernelfarm.protocol.DeviceState;
 import kernelfarm.protocol.DispatcherProtocol;
 import kernelfarm.protocol.Problem;
 import kernelfarm.protocol.Status;
@@ -21,6 +23,7 @@ import kernelfarm.worker.sandbox.HarnessRequests;
 import kernelfarm.worker.sandbox.HarnessSession;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -47,17 +50,22 @@ class GpuWorkerTest {
     kit.shutdownTestKit();
   }
 
-  /** One GpuWorker with its three neighbours as probes. */
+  /** One GpuWorker with its three neighbours as probes; its DeviceReports come apart from the lease protocol. */
   private final class Rig {
     final TestProbe<DispatcherProtocol.Command> dispatcher = kit.createTestProbe();
+    final TestProbe<DispatcherProtocol.DeviceReport> reports = kit.createTestProbe();
     final TestProbe<CompilePool.Command> pool = kit.createTestProbe();
     final TestProbe<Evaluator.Command> evaluator = kit.createTestProbe();
     final AtomicReference<ActorRef<Evaluator.Outcome>> outcomes = new AtomicReference<>();
     final ActorRef<GpuWorker.Command> worker;
 
     Rig() {
-      worker = kit.spawn(GpuWorker.create(Device.cpu(), "node", settings, launcher, dispatcher.getRef(),
-          pool.getRef(), parent -> {
+      this(settings);
+    }
+
+    Rig(WorkerSettings settings) {
+      worker = kit.spawn(GpuWorker.create(Device.cpu(), "node", settings, launcher,
+          TestWorkers.dispatcher(kit, dispatcher, reports), pool.getRef(), parent -> {
             outcomes.set(parent);
             return Behaviors.monitor(Evaluator.Command.class, evaluator.getRef(), Behaviors.ignore());
           }));
@@ -87,6 +95,12 @@ class GpuWorkerTest {
 
     DispatcherProtocol.ReportVerdict reported() {
       return dispatcher.expectMessageClass(DispatcherProtocol.ReportVerdict.class);
+    }
+
+    /** The first DeviceReport from now on that {@code matches}; earlier ones are skipped. */
+    DispatcherProtocol.DeviceReport reportWhere(Predicate<DispatcherProtocol.DeviceReport> matches) {
+      return reports.fishForMessage(Duration.ofSeconds(3),
+          r -> matches.test(r) ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore()).get(0);
     }
   }
 
@@ -144,5 +158,53 @@ class GpuWorkerTest {
     drained.expectMessage(Done.getInstance());
     TestProbe<Object> watcher = kit.createTestProbe();
     watcher.expectTerminated(rig.worker);
+  }
+
+  @Test
+  void reportsWhatTheDeviceDoesWhenItChanges() {
+    Rig rig = new Rig();
+    assertEquals(new DispatcherProtocol.DeviceReport("node/device-0", Device.cpu().deviceType(), DeviceState.idle,
+        true, 0, 0, settings.compileSlots()), rig.reports.receiveMessage(), "as it starts");
+    rig.compiled(rig.offer("lease-1"));
+    assertEquals(DeviceState.compiling, rig.reports.receiveMessage().state());
+    assertEquals(DeviceState.evaluating, rig.reports.receiveMessage().state(), "as it starts evaluating");
+    rig.timedOut("lease-1");
+    assertEquals(DeviceState.idle, rig.reports.receiveMessage().state());
+    rig.reports.expectNoMessage(Duration.ofMillis(300)); // nothing changed, and the tick is minutes away
+  }
+
+  @Test
+  void anUnhealthyDeviceReportsItUntilAHealthCheckPasses() {
+    Rig rig = new Rig();
+    rig.compiled(rig.offer("lease-eval"));
+    rig.outcomes.get().tell(new Evaluator.Unhealthy("processes keep failing to start"));
+    assertEquals(DeviceState.evaluating, rig.reportWhere(r -> !r.healthy()).state(),
+        "the evaluation in progress finishes on an unhealthy device");
+    rig.timedOut("lease-eval");
+    assertEquals(false, rig.reportWhere(r -> r.state() == DeviceState.unhealthy).healthy());
+    rig.outcomes.get().tell(new Evaluator.Healthy());
+    assertEquals(DeviceState.idle, rig.reportWhere(DispatcherProtocol.DeviceReport::healthy).state());
+  }
+
+  @Test
+  void aDrainingDeviceReportsDrainingOnceItsLastEvaluationEnds() {
+    Rig rig = new Rig();
+    rig.compiled(rig.offer("lease-eval"));
+    rig.reportWhere(r -> r.state() == DeviceState.evaluating);
+    rig.worker.tell(new GpuWorker.Drain(kit.<Done>createTestProbe().getRef()));
+    rig.reports.expectNoMessage(Duration.ofMillis(300)); // still evaluating: the GPU is busy until that one ends
+    rig.timedOut("lease-eval");
+    assertEquals(DeviceState.draining, rig.reports.receiveMessage().state());
+  }
+
+  @Test
+  void aDeviceWithNothingToDoStillReportsOnEveryRenewalTick() {
+    WorkerSettings shortLease = TestWorkers.settings(
+        ConfigFactory.parseString("kernelfarm.worker.lease = 900ms").withFallback(config));
+    Rig rig = new Rig(shortLease);
+    DispatcherProtocol.DeviceReport first = rig.reports.receiveMessage();
+    // A tick every 300 ms: the same report again, though nothing changed.
+    assertEquals(first, rig.reports.receiveMessage(Duration.ofSeconds(2)));
+    assertEquals(first, rig.reports.receiveMessage(Duration.ofSeconds(2)));
   }
 }

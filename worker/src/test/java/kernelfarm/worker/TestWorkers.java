@@ -5,7 +5,11 @@ import com.typesafe.config.ConfigFactory;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Predicate;
+import kernelfarm.protocol.DispatcherProtocol;
 import kernelfarm.worker.sandbox.HarnessLauncher;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.BehaviorInterceptor;
@@ -59,6 +63,31 @@ final class TestWorkers {
         .filter(p -> p.info().command().map(c -> c.contains("python")).orElse(false))
         .filter(p -> p.info().arguments().map(a -> List.of(a).contains("harness")).orElse(false))
         .count();
+  }
+
+  /**
+   * A stand-in Dispatcher that sends each {@link DispatcherProtocol.DeviceReport} to {@code reports} and every
+   * other message to {@code protocol}: a worker reports on every state change and tick, and a test of its lease
+   * protocol must see that protocol's messages in order, with nothing in between.
+   */
+  static ActorRef<DispatcherProtocol.Command> dispatcher(ActorTestKit kit,
+      TestProbe<DispatcherProtocol.Command> protocol, TestProbe<DispatcherProtocol.DeviceReport> reports) {
+    return kit.spawn(Behaviors.receive(DispatcherProtocol.Command.class)
+        .onMessage(DispatcherProtocol.DeviceReport.class, report -> {
+          reports.getRef().tell(report);
+          return Behaviors.same();
+        })
+        .onAnyMessage(message -> {
+          protocol.getRef().tell(message);
+          return Behaviors.same();
+        })
+        .build());
+  }
+
+  /** The same, with the reports dropped: for tests that do not look at them. */
+  static ActorRef<DispatcherProtocol.Command> dispatcher(ActorTestKit kit,
+      TestProbe<DispatcherProtocol.Command> protocol) {
+    return dispatcher(kit, protocol, kit.createTestProbe());
   }
 
   /** Fails the wrapped actor when it is sent a message {@code trigger} accepts, as a bug in a handler would. */

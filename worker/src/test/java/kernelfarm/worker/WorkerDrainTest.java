@@ -53,7 +53,7 @@ class WorkerDrainTest {
   void shutdownFinishesTheEvaluationInProgressAndWaitsForItsAck() throws Exception {
     long before = TestWorkers.harnessProcesses();
     TestProbe<DispatcherProtocol.Command> dispatcher = kit.createTestProbe();
-    WorkerNode.init(kit.system(), TestWorkers.settings(config), List.of(Device.cpu()), dispatcher.getRef());
+    WorkerNode.init(kit.system(), TestWorkers.settings(config), List.of(Device.cpu()), TestWorkers.dispatcher(kit, dispatcher));
     Problem problem = new Problem("drain/relu", 1, "relu", HealthCheck.PROBLEM_SOURCE);
     // Builds nothing and takes a few seconds to evaluate (a second per call on real tensors), so the shutdown
     // below lands while it is being evaluated.

@@ -19,7 +19,9 @@ import picocli.CommandLine.Spec;
  * </pre>
  */
 @Command(name = "nodes", mixinStandardHelpOptions = true,
-    description = "List a running cluster's members and every device with its state, through a coordinator's API. "
+    description = "List a running cluster's members and every device with its state (the Dispatcher's: busy, idle, "
+        + "silent) and what it reported (evaluating, compiling, idle, unhealthy, draining; health, warm "
+        + "evaluation processes, its host's compile slots busy/total), through a coordinator's API. "
         + "Exits 1 when the members came but the Dispatcher did not answer.")
 final class NodesCommand implements Callable<Integer> {
   @Mixin
@@ -52,14 +54,20 @@ final class NodesCommand implements Callable<Integer> {
     JsonNode workers = farm.path("workers");
     out.printf("%d devices; queue %d, leased %d, %d verdicts in the last minute%n", workers.size(),
         farm.path("queued").asInt(), farm.path("leased").asInt(), farm.path("verdictsLastMinute").asInt());
-    out.printf("  %-60s %-6s %-7s %6s %8s %8s %8s%n", "device", "type", "state", "leases", "verdicts", "had work",
-        "silent");
+    // state is the Dispatcher's view (busy, idle, silent); doing to compile are the worker's own last report.
+    out.printf("  %-60s %-6s %-7s %-10s %-7s %4s %7s %6s %8s %8s %8s%n", "device", "type", "state", "doing",
+        "healthy", "warm", "compile", "leases", "verdicts", "had work", "silent");
     for (JsonNode w : workers) {
       double seen = w.path("seenSeconds").asDouble();
-      out.printf("  %-60s %-6s %-7s %6d %8d %7.0f%% %7.0fs%n", w.path("workerId").asText(),
-          w.path("deviceType").asText(), w.path("state").asText(), w.path("leases").asInt(),
-          w.path("verdicts").asLong(), seen > 0 ? 100 * w.path("leasedSeconds").asDouble() / seen : 0,
-          w.path("silentSeconds").asDouble());
+      JsonNode d = w.path("device");
+      boolean reported = d.isObject();
+      out.printf("  %-60s %-6s %-7s %-10s %-7s %4s %7s %6d %8d %7.0f%% %7.0fs%n", w.path("workerId").asText(),
+          w.path("deviceType").asText(), w.path("state").asText(),
+          reported ? d.path("state").asText() : "-", reported ? (d.path("healthy").asBoolean() ? "yes" : "NO") : "-",
+          reported ? d.path("warmEvaluators").asText() : "-",
+          reported ? d.path("compileSlotsBusy").asInt() + "/" + d.path("compileSlotsTotal").asInt() : "-",
+          w.path("leases").asInt(), w.path("verdicts").asLong(),
+          seen > 0 ? 100 * w.path("leasedSeconds").asDouble() / seen : 0, w.path("silentSeconds").asDouble());
     }
     out.flush();
     return 0;

@@ -194,6 +194,8 @@ public final class Dispatcher
     Instant leasedSince;
     Duration leased = Duration.ZERO;
     long verdicts;
+    /** Its latest report of what the device does; null until one comes. */
+    DispatcherProtocol.DeviceReport report;
 
     Seen(String deviceType, Instant now) {
       this.deviceType = deviceType;
@@ -317,6 +319,7 @@ public final class Dispatcher
         .onCommand(DispatcherProtocol.ReleaseLease.class, this::onReleaseLease)
         .onCommand(DispatcherProtocol.ReportVerdict.class, this::onReportVerdict)
         .onCommand(DispatcherProtocol.GetStatus.class, this::onGetStatus)
+        .onCommand(DispatcherProtocol.DeviceReport.class, this::onDeviceReport)
         .build();
   }
 
@@ -539,6 +542,18 @@ public final class Dispatcher
     }
   }
 
+  /**
+   * Kept with the worker's statistics, in memory only: a report is replaced within a third of a lease, so a moved
+   * singleton has them all back soon, and a journal write per report would cost more than it saves. A report also
+   * counts as hearing from the worker: an unhealthy or draining device asks for nothing, yet is there.
+   */
+  private Effect<Event, State> onDeviceReport(State state, DispatcherProtocol.DeviceReport report) {
+    Seen worker = seen.computeIfAbsent(report.workerId(), id -> new Seen(report.deviceType(), clock.instant()));
+    worker.last = clock.instant();
+    worker.report = report;
+    return Effect().none();
+  }
+
   private Effect<Event, State> onGetStatus(State state, DispatcherProtocol.GetStatus get) {
     expireLeases(state);
     Instant now = clock.instant();
@@ -552,7 +567,7 @@ public final class Dispatcher
       Duration leased = w.leasedSince == null ? w.leased : w.leased.plus(Duration.between(w.leasedSince, now));
       workers.add(new DispatcherProtocol.WorkerStatus(id, w.deviceType, w.leases, parked.containsKey(id),
           seconds(leased), seconds(Duration.between(w.first, now)), seconds(Duration.between(w.last, now)),
-          w.verdicts));
+          w.verdicts, w.report));
     });
     get.replyTo().tell(new DispatcherProtocol.FarmStatus(queue.size(), leases.size(), recentVerdicts.size(),
         verdictCount, workers));

@@ -86,7 +86,8 @@ class RemoteCommandsTest {
     assertTrue(nodes.out().contains(" Up ") && nodes.out().contains("coordinator,worker"), nodes.out());
     assertTrue(nodes.out().contains("1 devices"), nodes.out());
     String device = nodes.out().lines().filter(l -> l.contains("/device-0")).findFirst().orElseThrow();
-    assertTrue(device.matches(".* cpu +(idle|busy) .*"), "the device, its type and state: " + device);
+    assertTrue(device.matches(".* cpu +(idle|busy) +(idle|compiling|evaluating) +yes +\\d+ +\\d+/[1-9]\\d* .*"),
+        "the device, its type, state, what it reported doing, health, warm processes and compile slots: " + device);
   }
 
   @Test

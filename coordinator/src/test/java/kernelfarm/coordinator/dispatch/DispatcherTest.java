@@ -2,6 +2,7 @@ package kernelfarm.coordinator.dispatch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
@@ -9,12 +10,14 @@ import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Duration;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import kernelfarm.protocol.Backend;
 import kernelfarm.protocol.Candidate;
 import kernelfarm.protocol.DeviceCapabilities;
 import kernelfarm.protocol.DeviceRef;
+import kernelfarm.protocol.DeviceState;
 import kernelfarm.protocol.DispatcherProtocol;
 import kernelfarm.protocol.Problem;
 import kernelfarm.protocol.Status;
@@ -239,6 +242,64 @@ class DispatcherTest {
     clock.advance(Duration.ofMinutes(1));
     dispatcher.tell(new DispatcherProtocol.GetStatus(status.getRef()));
     assertEquals(0, status.receiveMessage().verdictsLastMinute(), "the rate forgets verdicts older than a minute");
+  }
+
+  @Test
+  void aDevicesLatestReportReachesTheStatusAndGoesWhenTheWorkerIsForgotten() {
+    ManualClock clock = new ManualClock();
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE));
+    TestProbe<DispatcherProtocol.WorkOffer> offers = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("node-a/device-0", H100, offers.getRef()));
+    dispatcher.tell(new DispatcherProtocol.RequestWork("node-a/device-1", H100, offers.getRef()));
+    assertNull(workers(dispatcher).get("node-a/device-0").device(), "no report yet");
+
+    dispatcher.tell(new DispatcherProtocol.DeviceReport("node-a/device-0", H100.deviceType(),
+        DeviceState.evaluating, true, 2, 1, 4));
+    var idle = new DispatcherProtocol.DeviceReport("node-a/device-0", H100.deviceType(), DeviceState.idle, true, 3,
+        0, 4);
+    dispatcher.tell(idle);
+    Map<String, DispatcherProtocol.WorkerStatus> reported = workers(dispatcher);
+    assertEquals(idle, reported.get("node-a/device-0").device(), "the latest report replaces the one before");
+    assertNull(reported.get("node-a/device-1").device());
+
+    // Both stop asking; device-0 is unhealthy and only reports, which keeps it listed.
+    dispatcher.tell(new DispatcherProtocol.ReleaseLease("node-a/device-0", List.of()));
+    dispatcher.tell(new DispatcherProtocol.ReleaseLease("node-a/device-1", List.of()));
+    clock.advance(LEASE.multipliedBy(2));
+    var unhealthy = new DispatcherProtocol.DeviceReport("node-a/device-0", H100.deviceType(),
+        DeviceState.unhealthy, false, 0, 0, 4);
+    dispatcher.tell(unhealthy);
+    assertEquals(unhealthy, workers(dispatcher).get("node-a/device-0").device()); // handled before the clock moves
+    clock.advance(LEASE.multipliedBy(2));
+    Map<String, DispatcherProtocol.WorkerStatus> later = workers(dispatcher);
+    assertEquals(List.of("node-a/device-0"), List.copyOf(later.keySet()), "device-1 silent for four leases");
+    assertEquals(unhealthy, later.get("node-a/device-0").device());
+    assertEquals(2 * LEASE.toSeconds(), later.get("node-a/device-0").silentSeconds(), 1e-6, "heard at its report");
+
+    clock.advance(LEASE.multipliedBy(2));
+    assertEquals(Map.of(), workers(dispatcher), "device-0 silent for four leases too");
+    // Back after it was forgotten: what it reported before is gone with it.
+    dispatcher.tell(new DispatcherProtocol.RequestWork("node-a/device-0", H100, offers.getRef()));
+    assertNull(workers(dispatcher).get("node-a/device-0").device());
+  }
+
+  @Test
+  void aReportFromAWorkerThatAsksForNothingListsIt() {
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(new ManualClock(), LEASE));
+    var draining = new DispatcherProtocol.DeviceReport("node-b/device-0", CPU.deviceType(), DeviceState.draining,
+        true, 1, 0, 2);
+    dispatcher.tell(draining);
+    DispatcherProtocol.WorkerStatus worker = workers(dispatcher).get("node-b/device-0");
+    assertEquals("cpu", worker.deviceType());
+    assertEquals(draining, worker.device());
+  }
+
+  private Map<String, DispatcherProtocol.WorkerStatus> workers(ActorRef<DispatcherProtocol.Command> dispatcher) {
+    TestProbe<DispatcherProtocol.FarmStatus> status = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.GetStatus(status.getRef()));
+    Map<String, DispatcherProtocol.WorkerStatus> byId = new LinkedHashMap<>();
+    status.receiveMessage().workers().forEach(w -> byId.put(w.workerId(), w));
+    return byId;
   }
 
   @Test

@@ -28,6 +28,7 @@ import kernelfarm.coordinator.llm.LlmMetrics;
 import kernelfarm.worker.WorkerMetrics;
 import kernelfarm.coordinator.view.ViewDatabase;
 import kernelfarm.coordinator.view.ViewQueries;
+import kernelfarm.protocol.DeviceState;
 import kernelfarm.protocol.DispatcherProtocol;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -119,10 +120,10 @@ class GrafanaDashboardTest {
       new SearchMetrics(registry, Set.of("endpoint-a"));
       new LlmMetrics(registry, List.of("endpoint-a"));
       Dispatcher.leaseExpiries(registry);
-      new WorkerMetrics(registry).device(0).enter(WorkerMetrics.DeviceState.evaluating);
+      new WorkerMetrics(registry).device(0).enter(DeviceState.evaluating);
       NodeMetrics metrics = new NodeMetrics(registry, new ViewQueries(db, new ObjectMapper()), 10);
       metrics.farm(new DispatcherProtocol.FarmStatus(2, 1, 5, 9L, List.of(
-          new DispatcherProtocol.WorkerStatus("node/device-0", "cpu", 1, false, 3.0, 10.0, 0.5, 4L))));
+          new DispatcherProtocol.WorkerStatus("node/device-0", "cpu", 1, false, 3.0, 10.0, 0.5, 4L, null))));
       Set<String> names = new TreeSet<>();
       for (String line : new String(metrics.scrape(), StandardCharsets.UTF_8).split("\n")) {
         if (!line.isBlank() && !line.startsWith("#")) {

@@ -169,6 +169,16 @@ class HttpApiTest {
     assertEquals("cpu", status.path("farm").path("workers").get(0).path("deviceType").asText(), status.toString());
     assertTrue(Set.of("busy", "idle").contains(status.path("farm").path("workers").get(0).path("state").asText()),
         "each device's state, by the rule kfarm_devices counts with: " + status);
+    TestProbe.create(node.system()).awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(200), () -> {
+      JsonNode now = get("/api/v1/cluster/status", 200);
+      JsonNode device = now.path("farm").path("workers").get(0).path("device");
+      assertEquals("idle", device.path("state").asText(), "what the worker reports, its campaign done: " + now);
+      assertTrue(device.path("healthy").asBoolean(), now.toString());
+      assertTrue(device.path("warmEvaluators").isInt(), now.toString());
+      assertEquals(0, device.path("compileSlotsBusy").asInt(), now.toString());
+      assertTrue(device.path("compileSlotsTotal").asInt() >= 1, now.toString());
+      return null;
+    });
     HttpResponse<String> page = send("GET", "/dashboard/", null, null);
     assertEquals(200, page.statusCode());
     assertTrue(page.body().contains("lib/uPlot.iife.min.js"), page.body());
@@ -299,6 +309,9 @@ class HttpApiTest {
     double compiling = value.apply("kfarm_device_seconds_total{device=\"0\",state=\"compiling\"}");
     double idle = value.apply("kfarm_device_seconds_total{device=\"0\",state=\"idle\"}");
     assertEquals(0.0, value.apply("kfarm_device_seconds_total{device=\"0\",state=\"unhealthy\"}"));
+    assertEquals(0.0, value.apply("kfarm_device_seconds_total{device=\"0\",state=\"draining\"}"));
+    assertTrue(value.apply("kfarm_warm_evaluators{device=\"0\"}") >= 0);
+    assertEquals(0.0, value.apply("kfarm_compile_slots_busy"), "nothing left to compile");
     assertTrue(evaluating > 0 && compiling > 0 && idle > 0, "the device compiled, evaluated and idled: " + series);
     double uptime = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() / 1000.0;
     assertTrue(evaluating + compiling + idle <= uptime, "a device's seconds fit within the JVM's " + uptime + " s");

@@ -174,6 +174,8 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
         compile.replyTo().tell(new Compiled(job(compile), null, 0, false))));
     inFlight.clear();
     queue.clear();
+    // The sessions stop with this instance; a restarted one starts with no compile running.
+    metrics.compileSlotsBusy(0);
     return this;
   }
 
@@ -211,6 +213,7 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
       String key = job.buildDir().getFileName().toString();
       running.put(key, job);
       runningSince.put(key, System.nanoTime());
+      metrics.compileSlotsBusy(running.size());
       getContext().spawnAnonymous(HarnessSession.create(key, process,
           HarnessRequests.compile(launcher.json(), job, process, headers), "start",
           stage -> switch (stage) {
@@ -231,6 +234,7 @@ public final class CompilePool extends AbstractBehavior<CompilePool.Command> {
       return this;
     }
     HarnessRequests.Job job = running.remove(key);
+    metrics.compileSlotsBusy(running.size());
     Long since = runningSince.remove(key);
     if (since != null) {
       metrics.compiled(java.time.Duration.ofNanos(System.nanoTime() - since));

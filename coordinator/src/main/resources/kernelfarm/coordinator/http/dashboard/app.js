@@ -194,6 +194,11 @@ function drawChart(holder, existing, labels, data, xLabel, yLabel) {
   return { key, plot };
 }
 
+// Devices whose latest report says they are `what`; a silent one is not counted as doing anything.
+function doing(farm, what) {
+  return farm.workers.filter((w) => w.state !== "silent" && w.device && w.device.state === what).length;
+}
+
 // ---- Pages. Each returns the streams it opened, closed when the route changes. ----
 
 function clusterPage(main) {
@@ -215,16 +220,26 @@ function clusterPage(main) {
         tile("leased", "Leased", fmt.int(f.leased), "compiling or evaluating"),
         tile("rate", "Verdicts / min", fmt.int(f.verdictsLastMinute)),
         tile("verdicts", "Verdicts", fmt.int(f.verdicts), "since the Dispatcher started"),
-        tile("devices", "Devices", fmt.int(f.workers.length))));
+        tile("devices", "Devices", fmt.int(f.workers.length)),
+        tile("evaluating", "Evaluating", fmt.int(doing(f, "evaluating")),
+          ["compiling", "idle", "unhealthy", "draining"].map((d) => doing(f, d) + " " + d).join(" · "))));
       replace("devices", f.workers.length === 0 ? el("div", { class: "empty" }, "No worker has asked for work yet.")
-        : el("table", {}, el("tr", {}, ["Node", "Device", "Type", "State", "Leases", "Verdicts", "Share of time with work", ""]
-          .map((h) => el("th", {}, h))),
+        : el("table", {}, el("tr", {}, ["Node", "Device", "Type", "Doing", "Healthy", "Warm", "Compile slots",
+          "Dispatcher", "Leases", "Verdicts", "Share of time with work", ""].map((h) => el("th", {}, h))),
         f.workers.map((w) => {
           const at = w.workerId.lastIndexOf("/");
           const share = w.seenSeconds > 0 ? w.leasedSeconds / w.seenSeconds : 0;
           const st = w.state; // decided on the server, by the rule /metrics counts devices with
+          const d = w.device; // the worker's own report; null until its first
           return el("tr", {}, el("td", {}, at > 0 ? w.workerId.slice(0, at) : ""),
             el("td", {}, at > 0 ? w.workerId.slice(at + 1) : w.workerId), el("td", {}, w.deviceType),
+            // A silent worker's last report is history, not its state: shown, but muted.
+            el("td", st === "silent" && d ? { class: "muted", title: "last reported" } : {},
+              d ? state(d.state) : el("span", { class: "muted" }, "not reported")),
+            el("td", {}, d ? (d.healthy ? "yes" : state("unhealthy")) : "–"),
+            el("td", { class: "num" }, d ? fmt.int(d.warmEvaluators) : "–"),
+            el("td", { class: "num", title: "busy / total, shared by the host's devices" },
+              d ? d.compileSlotsBusy + " / " + d.compileSlotsTotal : "–"),
             el("td", {}, state(st)), el("td", { class: "num" }, w.leases), el("td", { class: "num" }, fmt.int(w.verdicts)),
             el("td", {}, bar(share)), el("td", { class: "num" }, fmt.pct(share)));
         })));
