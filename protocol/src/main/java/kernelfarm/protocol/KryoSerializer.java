@@ -59,6 +59,9 @@ public final class KryoSerializer extends SerializerWithStringManifest {
       DispatcherProtocol.ReleaseLease.class, 32,
       DispatcherProtocol.RenewalRefused.class, 33,
       DispatcherProtocol.DeviceReport.class, 34,
+      VerdictLogsProtocol.ReadLog.class, 35,
+      VerdictLogsProtocol.LogChunk.class, 36,
+      VerdictLogsProtocol.LogUnavailable.class, 37,
       // What they carry.
       CandidateId.class, 40,
       Candidate.class, 41,

@@ -180,6 +180,11 @@ class ProtocolSerializationTest {
     // A worker that has not reported yet.
     samples.add(new DispatcherProtocol.WorkerStatus("node-1/device-1", "NVIDIA H100 80GB HBM3", 0, true, 0.0,
         2.0, 1.0, 0L, null));
+    samples.add(new VerdictLogsProtocol.ReadLog("/var/kfarm/runs/r-1/harness.log", 0,
+        VerdictLogsProtocol.MAX_CHUNK_BYTES, testKit.<VerdictLogsProtocol.Reply>createTestProbe().ref()));
+    samples.add(new VerdictLogsProtocol.LogChunk("/var/kfarm/runs/r-1/harness.log", 0, 12, 40, "compile: ok\n"));
+    samples.add(new VerdictLogsProtocol.LogUnavailable("/var/kfarm/runs/r-1/harness.log",
+        "removed with its run folder"));
     // Jackson CBOR: what gets persisted, whole and in parts.
     samples.add(candidate.id());
     samples.add(problem);

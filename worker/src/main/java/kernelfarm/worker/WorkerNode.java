@@ -10,6 +10,7 @@ import kernelfarm.worker.device.CorePlan;
 import kernelfarm.worker.device.Device;
 import kernelfarm.worker.device.DeviceInventory;
 import kernelfarm.worker.sandbox.HarnessLauncher;
+import kernelfarm.worker.sandbox.VerdictLogReader;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -59,6 +60,9 @@ public final class WorkerNode {
           "gpu-worker-" + device.index(), org.apache.pekko.actor.typed.Props.empty()));
     }
     drainOnShutdown(system, workers, settings.drainTimeout());
+    // Coordinators read a verdict's logs from here (the API's candidate logs): the files stay on this node.
+    system.systemActorOf(VerdictLogReader.create(settings.workDir().resolve("runs").normalize()), "verdict-logs",
+        DispatcherSelector.fromConfig(WorkerSettings.BLOCKING_DISPATCHER));
     system.log().atInfo().addKeyValue("devices", devices.size()).addKeyValue("compileSlots", settings.compileSlots())
         .addKeyValue("prefetch", settings.prefetch()).addKeyValue("timedCores", cores.timed())
         .log("worker node started");

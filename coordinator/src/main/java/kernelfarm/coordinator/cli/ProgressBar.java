@@ -20,6 +20,8 @@ public final class ProgressBar {
   private final Map<Status, Integer> counts = new EnumMap<>(Status.class);
   private final boolean interactive;
   private int done;
+  private int printedDone = -1;
+  private long printedAt;
 
   public ProgressBar(PrintStream out, int total) {
     this(new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true), total);
@@ -46,7 +48,26 @@ public final class ProgressBar {
     }
   }
 
+  /**
+   * Without a terminal (CI logs, files) a line per step would log a thousand lines for a thousand candidates: there
+   * a line is printed at the start, at each twentieth of the way, at most every 10 s between, and at the end.
+   */
+  private boolean due() {
+    if (interactive || done == 0 || done == total) {
+      return true;
+    }
+    int step = Math.max(1, total / 20);
+    return done / step != printedDone / step || System.nanoTime() - printedAt >= QUIET_NANOS;
+  }
+
+  private static final long QUIET_NANOS = Duration.ofSeconds(10).toNanos();
+
   private void render() {
+    if (!due() || done == printedDone) {
+      return;
+    }
+    printedDone = done;
+    printedAt = System.nanoTime();
     int width = 30;
     int filled = total == 0 ? width : done * width / total;
     Duration elapsed = Duration.ofNanos(System.nanoTime() - started);

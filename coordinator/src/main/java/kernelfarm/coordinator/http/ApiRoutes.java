@@ -161,8 +161,11 @@ public final class ApiRoutes extends AllDirectives {
         path(segment("exports").slash("eval_results.json"), () -> get(() -> reading(() -> respond(() ->
             service.get(id).thenCombine(service.results(id), (detail, results) ->
                 CampaignExports.evalResults(json, CampaignExports.kernelBenchSamples(results))))))),
-        path(segment("candidates").slash(segment()), candidate -> get(() -> reading(() ->
-            respond(() -> service.candidate(id, candidate))))),
+        pathPrefix(segment("candidates").slash(segment()), candidate -> concat(
+            pathEnd(() -> get(() -> reading(() -> respond(() -> service.candidate(id, candidate))))),
+            path("logs", () -> get(() -> reading(() -> respond(() -> service.candidateLogs(id, candidate))))),
+            path(segment("logs").slash(integerSegment()), index -> get(() -> reading(() ->
+                respondText(() -> service.candidateLog(id, candidate, index))))))),
         pathPrefix("problems", () -> concat(
             pathEnd(() -> get(() -> reading(() -> page((offset, limit) -> service.problems(id, offset, limit))))),
             pathPrefix(segment(), problem -> concat(
@@ -302,6 +305,19 @@ public final class ApiRoutes extends AllDirectives {
     }
     return completeWithFuture(stage.handle((value, failure) ->
         failure == null ? jsonResponse(ok, value) : errorResponse(failure)));
+  }
+
+  /** Completes with the call's text as text/plain (a log), or with the JSON error its failure maps to. */
+  private Route respondText(Supplier<CompletionStage<String>> call) {
+    CompletionStage<String> stage;
+    try {
+      stage = call.get();
+    } catch (RuntimeException e) {
+      stage = CompletableFuture.failedFuture(e);
+    }
+    return completeWithFuture(stage.handle((text, failure) -> failure == null
+        ? HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, text))
+        : errorResponse(failure)));
   }
 
   private Route writing(Supplier<Route> inner) {

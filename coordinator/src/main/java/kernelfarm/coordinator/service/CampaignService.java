@@ -63,6 +63,7 @@ public final class CampaignService {
   private final Executor blocking;
   private final JournalReader journal;
   private final ActorRef<DispatcherProtocol.Command> dispatcher;
+  private final VerdictLogs verdictLogs;
 
   public CampaignService(ActorSystem<?> system, ViewQueries queries, Set<String> endpoints, Duration askTimeout,
       ActorRef<DispatcherProtocol.Command> dispatcher) {
@@ -74,6 +75,7 @@ public final class CampaignService {
     this.askTimeout = askTimeout;
     this.blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("kernelfarm.blocking-dispatcher"));
     this.journal = new JournalReader(system);
+    this.verdictLogs = new VerdictLogs(system, askTimeout);
   }
 
   /** The answer to a submission. {@code problems} are the ids the campaign runs. */
@@ -231,6 +233,49 @@ public final class CampaignService {
         .thenCompose(ref -> full(campaignId, ref.problemId(), ref.round()).thenApply(round ->
             new ViewQueries.CandidateDetail(campaignId, ref.problemId(), candidateId, ref.status(), ref.speedup(),
                 ref.judgedAt(), round.source(), round.verdict(), ref.rounds())));
+  }
+
+  /** The logs a candidate's verdict names: each stays on the worker node that made the verdict. */
+  public record CandidateLogs(String campaignId, String candidateId, String node, List<LogEntry> logs) {}
+
+  /** One of them: its index in the verdict's list (what {@link #candidateLog} takes), file name and path there. */
+  public record LogEntry(int index, String name, String path) {}
+
+  public CompletionStage<CandidateLogs> candidateLogs(String campaignId, String candidateId) {
+    return candidate(campaignId, candidateId).thenApply(detail -> {
+      Verdict verdict = judged(detail);
+      List<LogEntry> entries = new ArrayList<>();
+      for (int i = 0; i < verdict.logs().size(); i++) {
+        String path = verdict.logs().get(i);
+        entries.add(new LogEntry(i, java.nio.file.Path.of(path).getFileName().toString(), path));
+      }
+      return new CandidateLogs(campaignId, candidateId, verdict.device().nodeId(), entries);
+    });
+  }
+
+  /** One log of a candidate's verdict, read from the worker node that wrote it, secrets removed. */
+  public CompletionStage<String> candidateLog(String campaignId, String candidateId, int index) {
+    return candidate(campaignId, candidateId).thenCompose(detail -> {
+      Verdict verdict = judged(detail);
+      if (index < 0 || index >= verdict.logs().size()) {
+        throw ServiceException.of(Kind.NOT_FOUND, "index", "the verdict names " + verdict.logs().size()
+                + " logs, numbered from 0; there is no log " + index,
+            "list them with GET /api/v1/campaigns/" + campaignId + "/candidates/" + candidateId + "/logs");
+      }
+      return verdictLogs.read(verdict.device().nodeId(), verdict.logs().get(index));
+    });
+  }
+
+  private static Verdict judged(ViewQueries.CandidateDetail detail) {
+    if (detail.verdict() == null) {
+      throw ServiceException.of(Kind.NOT_FOUND, "verdict", "candidate " + detail.candidateId()
+          + " has no verdict yet", "ask again once it is judged (its status is set then)");
+    }
+    if (detail.verdict().device() == null) {
+      throw ServiceException.of(Kind.NOT_FOUND, "logs", "candidate " + detail.candidateId()
+          + " was judged on no worker (" + detail.verdict().summary() + "), so it has no logs", "nothing to fetch");
+    }
+    return detail.verdict();
   }
 
   public CompletionStage<ViewQueries.Leaderboard> leaderboard(String campaignId, int offset, int limit) {

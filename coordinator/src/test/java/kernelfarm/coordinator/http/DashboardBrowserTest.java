@@ -152,6 +152,14 @@ class DashboardBrowserTest {
     click(wait, By.cssSelector("tr[data-problem] a"));
     wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("best-source"), "class ModelNew"));
     wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#problem-chart .uplot canvas")));
+    // Its logs, read from the worker on demand.
+    click(wait, By.cssSelector("#logs button.log-button"));
+    wait.until(d -> {
+      String log = d.findElement(By.id("log-text")).getText();
+      return !log.isEmpty() && !log.equals("Loading…");
+    });
+    assertFalse(browser.findElement(By.id("log-text")).getText().startsWith("Not available"),
+        browser.findElement(By.id("log-text")).getText());
     click(wait, By.cssSelector("#rounds tr.clickable"));
     wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("round-prompt"), "ModelNew"));
     screenshot("problem");

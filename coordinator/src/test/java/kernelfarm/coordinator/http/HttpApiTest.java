@@ -52,7 +52,9 @@ class HttpApiTest {
   // The run's own comment makes the source new to the compile cache in target/, so every run really compiles.
   private static final String CODE = "# run " + System.nanoTime() + "\nimport torch\nimport torch.nn as nn\n\n"
       + "class ModelNew(nn.Module):\n"
-      + "    def __init__(self):\n        super().__init__()\n\n    def forward(self, x):\n"
+      + "    def __init__(self):\n        super().__init__()\n"
+      + "        print('kfarm-log-marker: made by the candidate, sk-kfarmtestABCDEFGHIJKLMNOP0123456789')\n\n"
+      + "    def forward(self, x):\n"
       + "        return torch.square(x).sum(-1, keepdim=True)\n";
 
   private final ObjectMapper json = new ObjectMapper();
@@ -80,6 +82,9 @@ class HttpApiTest {
     TestProbe.create(node.system()).awaitAssert(Duration.ofMinutes(2), Duration.ofMillis(300), () -> {
       JsonNode c = get("/api/v1/campaigns/" + campaignId, 200);
       assertEquals("FINISHED", c.path("campaign").path("state").asText(), c.toString());
+      // The problems' rows are projected from their own entities' events, which may trail the campaign's.
+      JsonNode problems = get("/api/v1/campaigns/" + campaignId + "/problems", 200);
+      assertEquals(List.of("FINISHED"), problems.path("items").findValuesAsText("state"), problems.toString());
       return null;
     });
   }
@@ -258,6 +263,35 @@ class HttpApiTest {
     HttpResponse<String> other = send("POST", "/api/v1/campaigns?id=" + campaignId, spec(1, 2), TestNodes.TOKEN);
     assertEquals(409, other.statusCode(), other.body());
     assertError(json.readTree(other.body()), "id");
+  }
+
+  @Test
+  void aVerdictsLogsAreReadFromTheWorkerThatMadeThemWithoutSecrets() throws Exception {
+    JsonNode campaign = get("/api/v1/campaigns/" + campaignId, 200);
+    String encoded = URLEncoder.encode(campaign.path("problemIds").get(0).asText(), StandardCharsets.UTF_8);
+    String candidateId = get("/api/v1/campaigns/" + campaignId + "/problems/" + encoded, 200)
+        .path("problem").path("bestCandidate").asText();
+    String candidate = "/api/v1/campaigns/" + campaignId + "/candidates/" + candidateId;
+    JsonNode logs = get(candidate + "/logs", 200);
+    assertEquals(node.system().address().toString(), logs.path("node").asText(), logs.toString());
+    List<String> names = logs.path("logs").findValuesAsText("name");
+    assertTrue(names.contains("harness.log"), logs.toString());
+    int index = names.indexOf("harness.log");
+    assertEquals(index, logs.path("logs").get(index).path("index").asInt());
+
+    HttpResponse<String> log = send("GET", candidate + "/logs/" + index, null, null);
+    assertEquals(200, log.statusCode(), log.body());
+    assertTrue(log.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"), log.headers().map()
+        .toString());
+    // What the candidate printed, with the credential-shaped string it printed removed.
+    assertTrue(log.body().contains("kfarm-log-marker: made by the candidate"), log.body());
+    assertFalse(log.body().contains("sk-kfarmtest"), log.body());
+
+    assertError(get(candidate + "/logs/" + names.size(), 404), "index");
+    assertError(get(candidate + "/logs/x", 404), "request");
+    assertError(get("/api/v1/campaigns/" + campaignId + "/candidates/nope/logs", 404), "candidate");
+    JsonNode openApi = get("/api/v1/openapi.json", 200);
+    assertTrue(openApi.path("paths").has("/api/v1/campaigns/{campaignId}/candidates/{candidateId}/logs/{index}"));
   }
 
   private static List<String> toList(JsonNode array) {

@@ -377,7 +377,8 @@ function problemPage(main, id, problemId) {
             ? "KernelBench rules: " + (c.verdict.kernelbench.correct ? "correct" : "not correct") : "")),
           el("div", { class: "two" },
             el("div", {}, el("h2", {}, "Code"), el("pre", { id: "best-source" }, c.source || "")),
-            el("div", {}, el("h2", {}, "Verdict"), verdictView(c.verdict)))));
+            el("div", {}, el("h2", {}, "Verdict"), verdictView(c.verdict),
+              logsView(base + "/candidates/" + encodeURIComponent(best), c.verdict)))));
       }).catch((e) => replace("best", el("div", { class: "empty error" }, e.message)));
     }
   });
@@ -391,6 +392,26 @@ function verdictView(v) {
     el("table", {}, el("tr", {}, el("th", {}, "Check"), el("th", {}, "Outcome"), el("th", {}, "Detail")),
       (v.checks || []).map((c) => el("tr", {}, el("td", {}, c.name), el("td", {}, state(c.outcome)), el("td", {}, c.detail)))),
     el("details", {}, el("summary", {}, "Full verdict (JSON)"), el("pre", {}, JSON.stringify(v, null, 2))));
+}
+
+// A verdict's logs stay on the worker that judged it: the API fetches one from there when its button is pressed.
+function logsView(candidatePath, v) {
+  if (!v || !v.logs || !v.logs.length) return null;
+  const text = el("pre", { id: "log-text", class: "log" }, "");
+  const show = async (i) => {
+    text.textContent = "Loading…";
+    try {
+      const r = await fetch(API + candidatePath + "/logs/" + i, { headers: authHeaders() });
+      text.textContent = r.ok ? (await r.text()) || "(empty)" : "Not available: "
+        + (await r.json()).errors.map((e) => e.field + ": " + e.problem + " (" + e.fix + ")").join("\n");
+    } catch (e) {
+      text.textContent = "Not available: " + e.message;
+    }
+  };
+  return el("div", { id: "logs" }, el("h3", {}, "Logs, from the worker that judged it"),
+    el("div", {}, v.logs.map((path, i) => el("button", { class: "log-button", onclick: () => show(i) },
+      path.split("/").pop()))),
+    text);
 }
 
 // Prompts, answers and sources are fetched one round at a time, on demand: they are the bulky part.
