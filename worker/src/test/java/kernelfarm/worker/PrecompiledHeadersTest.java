@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.stream.Stream;
 import kernelfarm.protocol.Backend;
 import kernelfarm.protocol.Candidate;
@@ -63,6 +64,39 @@ class PrecompiledHeadersTest {
           def forward(self, x):
               return self.ext.relu_forward(x)
       """;
+  /**
+   * Hostile: finds the precompiled header linked into its scratch folder (a hard link to the host's one) and tries
+   * to overwrite, append to and chmod it, which would poison every later C++ build on the host. A compile settles
+   * only build failures, so it reports what it found and did on its output, which the test reads in the compile
+   * process's log (a unique run tag, which also keeps the source new to the compile cache).
+   */
+  private static final String POISON_HEADER = """
+      import os
+      import torch
+      import torch.nn as nn
+
+      TAG = "kfarm-pch-test-%d"
+      here = os.path.dirname(os.path.abspath(__file__))
+      targets = set()
+      for base in {os.getcwd(), here, os.path.dirname(here)}:
+          for folder, _, files in os.walk(base):
+              targets.update(os.path.join(folder, f) for f in files if f.endswith(".gch"))
+      print(TAG, "found", len(targets), flush=True)
+      for path in sorted(targets):
+          for name, attack in (("write", lambda: open(path, "r+b").write(b"poisoned")),
+                               ("append", lambda: open(path, "ab").write(b"poisoned")),
+                               ("chmod", lambda: os.chmod(path, 0o666))):
+              try:
+                  attack()
+                  print(TAG, "succeeded", name, path, flush=True)
+              except OSError as error:
+                  print(TAG, "refused", name, error.strerror, flush=True)
+
+
+      class ModelNew(nn.Module):
+          def forward(self, x):
+              return torch.relu(x)
+      """;
   private static final String RELU_PROBLEM = """
       import torch
       import torch.nn as nn
@@ -108,8 +142,25 @@ class PrecompiledHeadersTest {
     assertEquals(System.getProperty("user.name"), Files.getOwner(header).getName(), "owned by the worker");
 
     Problem problem = new Problem("test/relu", 1, "relu", RELU_PROBLEM);
-    Candidate candidate = Candidate.of(problem.id(), Backend.CPU, CPP_RELU);
+    String before = sha256(header);
+    String tag = "kfarm-pch-test-" + System.nanoTime();
     TestProbe<CompilePool.Compiled> asker = kit.createTestProbe();
+    pool.tell(new CompilePool.Compile(Candidate.of(problem.id(), Backend.CPU,
+        POISON_HEADER.formatted(Long.parseLong(tag.substring("kfarm-pch-test-".length())))), problem,
+        VerifySettings.defaults(), asker.getRef()));
+    asker.receiveMessage(Duration.ofMinutes(5));
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(500), () -> {
+      List<String> said = compileOutput(tag);
+      assertTrue(said.stream().anyMatch(l -> l.matches(".*" + tag + " found [1-9].*")),
+          "the hostile candidate ran and found the header: " + said);
+      assertEquals(3, said.stream().filter(l -> l.contains(tag + " refused")).count(), said.toString());
+      assertTrue(said.stream().noneMatch(l -> l.contains(tag + " succeeded")), said.toString());
+      return null;
+    });
+    assertEquals(before, sha256(header), "the host's header is unchanged");
+    assertEquals("r--r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(header)));
+
+    Candidate candidate = Candidate.of(problem.id(), Backend.CPU, CPP_RELU);
     pool.tell(new CompilePool.Compile(candidate, problem, VerifySettings.defaults(), asker.getRef()));
     CompilePool.Compiled compiled = asker.receiveMessage(Duration.ofMinutes(5));
     assertNull(compiled.compileError(), () -> "builds with the header offered: " + compiled.compileError());
@@ -122,5 +173,23 @@ class PrecompiledHeadersTest {
     assertTrue(cflags.matches(".* -I\\S*/pch( .*|$)"), "main.cpp is compiled with the header's folder: " + cflags);
     assertFalse(Files.exists(compiled.job().buildDir().resolve("pch")),
         "the header is not published again with each build");
+  }
+
+  /** The lines with this tag in the compile processes' logs. */
+  private List<String> compileOutput(String tag) {
+    try (Stream<Path> logs = Files.walk(settings.workDir().resolve("runs"), 2)) {
+      List<String> lines = new java.util.ArrayList<>();
+      for (Path log : logs.filter(p -> p.getFileName().toString().equals("harness.log")).toList()) {
+        Files.readAllLines(log).stream().filter(l -> l.contains(tag)).forEach(lines::add);
+      }
+      return lines;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static String sha256(Path file) throws Exception {
+    return java.util.HexFormat.of().formatHex(
+        java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
   }
 }
