@@ -44,17 +44,8 @@ class DispatcherJournalFailureTest {
     kit.shutdownTestKit();
   }
 
-  private record Submitted(Candidate candidate, TestProbe<DispatcherProtocol.VerdictReady> branch) {}
-
   private Submitted submit(ActorRef<DispatcherProtocol.Command> dispatcher, String source) {
-    Problem problem = new Problem("level1/19_ReLU", 1, "19_ReLU", "# problem");
-    Candidate candidate = Candidate.of(problem.id(), Backend.CUDA, source);
-    TestProbe<DispatcherProtocol.VerdictReady> branch = kit.createTestProbe();
-    TestProbe<DispatcherProtocol.Queued> queued = kit.createTestProbe();
-    dispatcher.tell(new DispatcherProtocol.SubmitCandidate(candidate, problem, VerifySettings.defaults(),
-        branch.getRef(), queued.getRef()));
-    queued.receiveMessage();
-    return new Submitted(candidate, branch);
+    return Submitted.submit(kit, dispatcher, source);
   }
 
   @Test

@@ -67,18 +67,8 @@ class DispatcherRecoveryTest {
     kit.shutdownTestKit();
   }
 
-  private record Submitted(Candidate candidate, TestProbe<DispatcherProtocol.VerdictReady> branch) {}
-
   private Submitted submit(ActorRef<DispatcherProtocol.Command> dispatcher, String source) {
-    Problem problem = new Problem("level1/19_ReLU", 1, "19_ReLU", "# problem");
-    Candidate candidate = Candidate.of(problem.id(), Backend.CUDA, source);
-    TestProbe<DispatcherProtocol.VerdictReady> branch = kit.createTestProbe();
-    TestProbe<DispatcherProtocol.Queued> queued = kit.createTestProbe();
-    dispatcher.tell(new DispatcherProtocol.SubmitCandidate(candidate, problem, VerifySettings.defaults(),
-        branch.getRef(), queued.getRef()));
-    // The first persist waits for the connection pool and the journal to open.
-    assertEquals(candidate.id(), queued.receiveMessage(Duration.ofSeconds(30)).candidateId());
-    return new Submitted(candidate, branch);
+    return Submitted.submit(kit, dispatcher, source);
   }
 
   private static Verdict verdict(Candidate c) {
