@@ -14,6 +14,7 @@ import kernelfarm.protocol.Status;
  * the benchmarks ({@code kernelfarm.coordinator.bench}), which show their passes with it.
  */
 public final class ProgressBar {
+  private static final long QUIET_NANOS = Duration.ofSeconds(10).toNanos();
   private final PrintWriter out;
   private final int total;
   private final long started = System.nanoTime();
@@ -59,8 +60,6 @@ public final class ProgressBar {
     int step = Math.max(1, total / 20);
     return done / step != printedDone / step || System.nanoTime() - printedAt >= QUIET_NANOS;
   }
-
-  private static final long QUIET_NANOS = Duration.ofSeconds(10).toNanos();
 
   private void render() {
     if (!due() || done == printedDone) {
