@@ -2,8 +2,9 @@
 # Builds the GPU host bundle (deploy/bundle/out/kfarm-bundle.tar.xz): a jlink'ed Java runtime, the jars that
 # `kfarm verify`, `kfarm bench`, `kfarm campaign` (a local node on an H2 file) and a worker node
 # (`kfarm node --roles worker --join HOST:PORT`) need, and the launcher. GPU hosts have Python, torch and nvcc but no
-# Java; the bundle is what travels there. PostgreSQL, HTTP and management stay behind: those commands never load them
-# (the metrics registry every node keeps does travel).
+# Java; the bundle is what travels there. Pekko HTTP travels (kfarm campaign serves the API and the live dashboard,
+# a worker node its /metrics); PostgreSQL, management and Kubernetes discovery stay behind: those commands never
+# load them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$root/deploy/bundle/out
@@ -13,8 +14,8 @@ mkdir -p "$out/kfarm/lib" "$out/kfarm/bin"
 lib=$root/coordinator/target/lib
 for jar in "$lib"/*.jar "$root"/coordinator/target/kernelfarm-coordinator-*.jar; do
   case $(basename "$jar") in
-    postgresql-*|pekko-http*|pekko-management*|pekko-discovery-kubernetes*|jnr-*|jffi-*|\
-    lmdbjava*|asm*|parboiled*|jcuda-natives*|\
+    postgresql-*|pekko-http-spray-json*|pekko-management*|pekko-discovery-kubernetes*|jnr-*|jffi-*|\
+    lmdbjava*|asm*|jcuda-natives*|\
     checker-qual*|spray-json*|reactive-streams-jvm*) continue ;;
   esac
   cp "$jar" "$out/kfarm/lib/"

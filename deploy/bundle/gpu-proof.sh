@@ -25,10 +25,12 @@ root=$(pwd)
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
 kb=$root/.carry/kernelbench
-if [ ! -x /opt/kfarm/bin/kfarm ]; then
-  mkdir -p /opt && tar -C /opt -xJf .carry/kfarm-bundle.tar.xz
+# KFARM_OPT: where the bundle is unpacked (a dry run on a CPU host unpacks it beside the checkout).
+opt=${KFARM_OPT:-/opt}
+if [ ! -x "$opt/kfarm/bin/kfarm" ]; then
+  mkdir -p "$opt" && tar -C "$opt" -xJf .carry/kfarm-bundle.tar.xz
 fi
-kfarm=/opt/kfarm/bin/kfarm
+kfarm=$opt/kfarm/bin/kfarm
 export KFARM_WORK_DIR=/tmp/kfw KFARM_PYTHON=${KFARM_PYTHON:-$(command -v python3)} PYTHONUNBUFFERED=1
 {
   date -u; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,temperature.gpu --format=csv
@@ -75,24 +77,32 @@ case "$step" in
       --out "$OUT/campaign" 2>&1 | tee "$OUT/campaign.log" | grep -v '^\[' | tail -n 20
     ;;
   cluster)
-    $kfarm node --roles worker --port 25521 > "$OUT/worker-a.log" 2>&1 &
+    # CLUSTER_PROBLEMS, CLUSTER_ONLY, CLUSTER_REPLAY, CLUSTER_BACKEND: a dry run of the same steps on a CPU host
+    # (examples/problems, the demo's recorded answers, the cpu backend).
+    problems=${CLUSTER_PROBLEMS:-$kb/level1.jsonl} only=${CLUSTER_ONLY:-19_ReLU,21_Sigmoid,88_MinGPTNewGelu}
+    replay=${CLUSTER_REPLAY:-bench/replay/cuda-level1} backend=${CLUSTER_BACKEND:-auto}
+    # INFO: the workers log joining, draining (leases handed back, the evaluation finished) and leaving.
+    KFARM_LOG_LEVEL=INFO $kfarm node --roles worker --port 25521 > "$OUT/worker-a.log" 2>&1 &
     worker_a=$!
     sleep 20
-    $kfarm campaign --roles coordinator --join 127.0.0.1:25521 --port 25522 --problems "$kb/level1.jsonl" \
-      --only 19_ReLU,21_Sigmoid,88_MinGPTNewGelu --replay bench/replay/cuda-level1 --name gpu-cluster \
+    $kfarm campaign --roles coordinator --join 127.0.0.1:25521 --port 25522 --problems "$problems" \
+      --only "$only" --replay "$replay" --backend "$backend" --name gpu-cluster \
       --branches 2 --rounds 3 --budget PT8M --out "$OUT/cluster-campaign" > "$OUT/cluster-campaign.log" 2>&1 &
     campaign=$!
     # Drain the first worker once it has judged something: it stops pulling, finishes or hands back its leases.
     for _ in $(seq 1 120); do
-      grep -q "verdict" "$OUT/cluster-campaign.log" 2>/dev/null && break
+      # The progress bar counts verdicts by status: "1/18  CORRECT 1 ..."
+      grep -qE "^\[[#.]+\] [1-9][0-9]*/" "$OUT/cluster-campaign.log" 2>/dev/null && break
+      kill -0 "$campaign" 2>/dev/null || { echo "the campaign exited early" | tee -a "$OUT/cluster-events.txt"; break; }
       sleep 2
     done
     date -u +"%T drain worker A" | tee -a "$OUT/cluster-events.txt"
     kill -TERM "$worker_a"
     wait "$worker_a"
-    echo "worker A exited with $?" | tee -a "$OUT/cluster-events.txt"
+    echo "worker A exited with $? (143: it ended on the SIGTERM, after its drain)" | tee -a "$OUT/cluster-events.txt"
+    grep -E "draining|drained|leaving|removed" "$OUT/worker-a.log" | tee -a "$OUT/cluster-events.txt"
     date -u +"%T start worker B" | tee -a "$OUT/cluster-events.txt"
-    $kfarm node --roles worker --join 127.0.0.1:25522 > "$OUT/worker-b.log" 2>&1 &
+    KFARM_LOG_LEVEL=INFO $kfarm node --roles worker --join 127.0.0.1:25522 > "$OUT/worker-b.log" 2>&1 &
     worker_b=$!
     wait "$campaign"
     echo "campaign exited with $?" | tee -a "$OUT/cluster-events.txt"

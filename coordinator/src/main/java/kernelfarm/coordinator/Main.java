@@ -16,6 +16,16 @@ public final class Main {
     }
     // Logging first, on this thread: actors starting in parallel must find it initialised.
     org.slf4j.LoggerFactory.getLogger(Main.class);
-    System.exit(KfarmCommand.execute(args));
+    int code;
+    try {
+      code = KfarmCommand.execute(args);
+    } catch (Throwable fatal) {
+      // An Error escapes the command line's handlers (a class missing from a trimmed bundle, out of memory): the
+      // node's actor system would keep the JVM running, serving nothing, so report it and exit instead.
+      System.err.println("kfarm: fatal: " + fatal);
+      fatal.printStackTrace();
+      code = 70;
+    }
+    System.exit(code);
   }
 }
