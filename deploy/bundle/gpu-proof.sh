@@ -81,8 +81,8 @@ case "$step" in
     # (examples/problems, the demo's recorded answers, the cpu backend).
     problems=${CLUSTER_PROBLEMS:-$kb/level1.jsonl} only=${CLUSTER_ONLY:-19_ReLU,21_Sigmoid,88_MinGPTNewGelu}
     replay=${CLUSTER_REPLAY:-bench/replay/cuda-level1} backend=${CLUSTER_BACKEND:-auto}
-    # INFO: the workers log joining, draining (leases handed back, the evaluation finished) and leaving.
-    KFARM_LOG_LEVEL=INFO $kfarm node --roles worker --port 25521 > "$OUT/worker-a.log" 2>&1 &
+    # DEBUG: the workers log joining, each verdict they report, draining (leases handed back) and leaving.
+    KFARM_LOG_LEVEL=DEBUG $kfarm node --roles worker --port 25521 > "$OUT/worker-a.log" 2>&1 &
     worker_a=$!
     sleep 20
     $kfarm campaign --roles coordinator --join 127.0.0.1:25521 --port 25522 --problems "$problems" \
@@ -102,7 +102,7 @@ case "$step" in
     echo "worker A exited with $? (143: it ended on the SIGTERM, after its drain)" | tee -a "$OUT/cluster-events.txt"
     grep -E "draining|drained|leaving|removed" "$OUT/worker-a.log" | tee -a "$OUT/cluster-events.txt"
     date -u +"%T start worker B" | tee -a "$OUT/cluster-events.txt"
-    KFARM_LOG_LEVEL=INFO $kfarm node --roles worker --join 127.0.0.1:25522 > "$OUT/worker-b.log" 2>&1 &
+    KFARM_LOG_LEVEL=DEBUG $kfarm node --roles worker --join 127.0.0.1:25522 > "$OUT/worker-b.log" 2>&1 &
     worker_b=$!
     wait "$campaign"
     echo "campaign exited with $?" | tee -a "$OUT/cluster-events.txt"
@@ -110,6 +110,8 @@ case "$step" in
     tail -n 20 "$OUT/cluster-campaign.log"
     python3 -c 'import json,sys,collections; r=json.load(open(sys.argv[1])); print(collections.Counter(((p.get("best") or {}).get("device") or {}).get("nodeId") for p in r["problems"]))' \
       "$OUT/cluster-campaign/results.json" | tee -a "$OUT/cluster-events.txt"
+    echo "verdicts reported by worker A: $(grep -c 'verdict reported' "$OUT/worker-a.log"), by worker B:" \
+      "$(grep -c 'verdict reported' "$OUT/worker-b.log")" | tee -a "$OUT/cluster-events.txt"
     echo "harness processes left: $(pgrep -fc 'python3 -m harness' || true)" | tee -a "$OUT/cluster-events.txt"
     ;;
   fidelity)

@@ -415,6 +415,9 @@ public final class GpuWorker extends AbstractBehavior<GpuWorker.Command> {
   private void report(String leaseId, Verdict verdict) {
     held.remove(leaseId);
     unacked.put(leaseId, verdict);
+    getContext().getLog().atDebug().addKeyValue("device", device.index()).addKeyValue("lease", leaseId)
+        .addKeyValue("candidate", verdict.candidateId().value()).addKeyValue("status", verdict.status())
+        .log("verdict reported");
     dispatcher.tell(new DispatcherProtocol.ReportVerdict(leaseId, verdict, ackAdapter));
     requestWork();
   }
