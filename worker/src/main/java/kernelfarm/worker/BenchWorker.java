@@ -18,6 +18,7 @@ import kernelfarm.protocol.Timing;
 import kernelfarm.protocol.Verdict;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
@@ -26,6 +27,12 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * cluster, not the verifier. Nothing here compiles or runs a candidate; its verdicts say "fake" in their device and
  * summary. Each slot is one GPU: it holds one lease at a time and asks again once it has answered. The time is far
  * below a lease, so slots never renew.
+ *
+ * <p>The slots ask only once the Dispatcher has answered through {@code dispatcher}, since they ask only once (a
+ * GpuWorker repeats its request on every tick; a benchmark's singleton never moves). Until a node's singleton proxy
+ * has found the singleton (it looks once a second, so for up to a second after the node starts) it keeps only its
+ * latest 1,000 messages, and a warm JVM's campaign sends 1,000 candidates in that second: asked at once, every
+ * slot's request was pushed out, and kfarm bench dashboard waited at 0 verdicts for ever on its 3rd or 5th node.
  */
 public final class BenchWorker {
   private BenchWorker() {}
@@ -54,11 +61,18 @@ public final class BenchWorker {
   /** What the slots receive; the protocol's replies wrapped with the slot they answer. */
   public sealed interface Command {}
 
+  private enum DispatcherAnswered implements Command { INSTANCE }
+
+  private enum DispatcherSilent implements Command { INSTANCE }
+
   private record Leased(DispatcherProtocol.WorkOffer offer, int slot) implements Command {}
 
   private record LatencyElapsed(DispatcherProtocol.WorkOffer offer, int slot) implements Command {}
 
   private record Acked(DispatcherProtocol.VerdictAck ack) implements Command {}
+
+  /** The proxy looks for the singleton this often: an ask it dropped meanwhile is asked again as soon. */
+  private static final Duration FIND_TIMEOUT = Duration.ofSeconds(1);
 
   /**
    * {@code slots} simulated devices named {@code <workerPrefix>-<slot>}; {@code onVerdict} runs on each report (a
@@ -67,7 +81,7 @@ public final class BenchWorker {
   public static Behavior<Command> create(ActorRef<DispatcherProtocol.Command> dispatcher, Duration latency,
       int slots, String workerPrefix, Runnable onVerdict) {
     DeviceCapabilities cpu = new DeviceCapabilities("fake", EnumSet.of(Backend.CPU), 0L, null);
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+    Behavior<Command> working = Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       List<ActorRef<DispatcherProtocol.WorkOffer>> offers = new ArrayList<>();
       for (int i = 0; i < slots; i++) {
         int slot = i;
@@ -94,6 +108,18 @@ public final class BenchWorker {
           .onMessage(Acked.class, a -> Behaviors.same())
           .build();
     }));
+    return Behaviors.setup(ctx -> findDispatcher(ctx, dispatcher, working));
+  }
+
+  /** Asks the Dispatcher for its status until it answers, then becomes {@code then}. */
+  private static Behavior<Command> findDispatcher(ActorContext<Command> ctx,
+      ActorRef<DispatcherProtocol.Command> dispatcher, Behavior<Command> then) {
+    ctx.ask(DispatcherProtocol.FarmStatus.class, dispatcher, FIND_TIMEOUT, DispatcherProtocol.GetStatus::new,
+        (status, failure) -> status != null ? DispatcherAnswered.INSTANCE : DispatcherSilent.INSTANCE);
+    return Behaviors.receive(Command.class)
+        .onMessageEquals(DispatcherSilent.INSTANCE, () -> findDispatcher(ctx, dispatcher, then))
+        .onMessageEquals(DispatcherAnswered.INSTANCE, () -> then)
+        .build();
   }
 
   private static Verdict verdict(DispatcherProtocol.WorkOffer offer, Duration latency) {
