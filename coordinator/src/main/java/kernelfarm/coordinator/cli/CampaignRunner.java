@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -30,18 +31,40 @@ import kernelfarm.protocol.Status;
 final class CampaignRunner {
   private CampaignRunner() {}
 
+  /** How long a submission may wait for the cluster to settle, e.g. while the shards move off a node that died. */
+  private static final Duration SUBMIT_PATIENCE = Duration.ofMinutes(3);
+
+  /**
+   * Submits, and submits again while the cluster is UNAVAILABLE: a message to a shard that is being handed off
+   * is dropped, and a coordinator started right after another one died meets exactly that. Submitting the same
+   * id with the same spec again is acknowledged, so a retry never starts a second search.
+   */
+  private static void submit(CampaignService service, String campaignId, String specJson, PrintStream console)
+      throws Exception {
+    long deadline = System.nanoTime() + SUBMIT_PATIENCE.toNanos();
+    while (true) {
+      try {
+        service.submit(Optional.of(campaignId), specJson).toCompletableFuture().get(60, TimeUnit.SECONDS);
+        return;
+      } catch (ExecutionException e) {
+        if (e.getCause() instanceof ServiceException s && s.kind() == ServiceException.Kind.UNAVAILABLE
+            && System.nanoTime() < deadline) {
+          console.println("kfarm campaign: " + s.getMessage() + "; submitting again");
+          Thread.sleep(1000);
+          continue;
+        }
+        // The same id with another spec: refusing is right, resuming would mix two searches.
+        Throwable cause = e.getCause() instanceof ServiceException s ? s : e;
+        throw new IllegalArgumentException("--id " + campaignId + ": " + cause.getMessage(), e);
+      }
+    }
+  }
+
   static int run(Node node, String campaignId, CampaignSpec spec, List<Problem> problems, Path out,
       PrintStream console) throws Exception {
     CampaignService service = node.service().orElseThrow(() -> new IllegalStateException(
         "kfarm campaign needs a coordinator node; add coordinator to --roles"));
-    try {
-      service.submit(Optional.of(campaignId), node.json().writeValueAsString(spec)).toCompletableFuture()
-          .get(60, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      // The same id with another spec: refusing is right, resuming would mix two searches.
-      Throwable cause = e.getCause() instanceof ServiceException s ? s : e;
-      throw new IllegalArgumentException("--id " + campaignId + ": " + cause.getMessage(), e);
-    }
+    submit(service, campaignId, node.json().writeValueAsString(spec), console);
     ProgressBar bar = new ProgressBar(System.err,
         problems.size() * spec.search().branches() * spec.search().rounds());
     Map<String, Map<String, Integer>> seen = new HashMap<>();
