@@ -16,6 +16,7 @@
 #     joining and finishing it; the verdicts say which worker judged each candidate
 #   hostile: the sandbox-escape candidates (coordinator's verify/hostile) on the GPU between honest ones, then a look
 #     at the host for anything that escaped
+#   giant: level-1 references 19 and 21 at KernelBench's current sizes (6.4 GB tensors), each stage's time
 set -uo pipefail
 step=${1:?step}
 deadline=${2:-0}
@@ -79,8 +80,14 @@ case "$step" in
   cluster)
     # CLUSTER_PROBLEMS, CLUSTER_ONLY, CLUSTER_REPLAY, CLUSTER_BACKEND: a dry run of the same steps on a CPU host
     # (examples/problems, the demo's recorded answers, the cpu backend).
-    problems=${CLUSTER_PROBLEMS:-$kb/level1.jsonl} only=${CLUSTER_ONLY:-19_ReLU,21_Sigmoid,88_MinGPTNewGelu}
-    replay=${CLUSTER_REPLAY:-bench/replay/cuda-level1} backend=${CLUSTER_BACKEND:-auto}
+    only=${CLUSTER_ONLY:-19_ReLU,21_Sigmoid,88_MinGPTNewGelu}
+    # The three problems at 16M elements: this proves joining, draining and resuming, not 6.4 GB tensors (the
+    # giant step times those). The coordinator-only node has no GPU, so the backend is named, never auto.
+    if [ -z "${CLUSTER_PROBLEMS:-}" ]; then
+      python3 deploy/bundle/shrink_problems.py "$kb/level1.jsonl" /tmp/cluster-problems.jsonl "$only"
+    fi
+    problems=${CLUSTER_PROBLEMS:-/tmp/cluster-problems.jsonl}
+    replay=${CLUSTER_REPLAY:-bench/replay/cuda-level1} backend=${CLUSTER_BACKEND:-cuda}
     # DEBUG: the workers log joining, each verdict they report, draining (leases handed back) and leaving.
     KFARM_LOG_LEVEL=DEBUG $kfarm node --roles worker --port 25521 > "$OUT/worker-a.log" 2>&1 &
     worker_a=$!
@@ -113,6 +120,21 @@ case "$step" in
     echo "verdicts reported by worker A: $(grep -c 'verdict reported' "$OUT/worker-a.log"), by worker B:" \
       "$(grep -c 'verdict reported' "$OUT/worker-b.log")" | tee -a "$OUT/cluster-events.txt"
     echo "harness processes left: $(pgrep -fc 'python3 -m harness' || true)" | tee -a "$OUT/cluster-events.txt"
+    ;;
+  giant)
+    # KernelBench's current level-1 sizes (6.4 GB inputs and outputs): each reference judged against itself, with
+    # the time of every stage, so a slow stage on real sizes shows.
+    rm -rf /tmp/giant && python3 deploy/bundle/refs_as_candidates.py "$kb/level1.jsonl" /tmp/giant 19 21
+    rm -f /tmp/giant/20_*.py
+    # The default stage limits, not this script's short ones: whether real sizes fit them is the question.
+    KFARM_JAVA_OPTS="$KFARM_JAVA_OPTS -Dkernelfarm.worker.stage-timeouts.correctness=120s" $kfarm verify --problems "$kb/level1.jsonl" --candidates /tmp/giant --out "$OUT/giant" 2>&1 \
+      | tee "$OUT/giant.log" | tail -n 8
+    python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    v=json.loads(l); v=v.get("verdict", v)
+    print(v["problemId"], v["status"], v.get("stageMillis"), (v.get("timing") or {}).get("speedup"), v.get("summary","")[:200])' \
+      "$OUT/giant/verdicts.jsonl" | tee "$OUT/giant-stages.txt"
+    nvidia-smi --query-gpu=memory.used --format=csv | tee -a "$OUT/giant-stages.txt"
     ;;
   fidelity)
     $kfarm bench timing-fidelity --load-problems "$kb/level1.jsonl" --load-candidates bench/corpus/cuda-throughput \

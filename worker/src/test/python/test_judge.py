@@ -123,6 +123,17 @@ class ChannelTest(unittest.TestCase):
             for fd in (to_judge[1], to_runner[0], to_runner[1]):
                 os.close(fd)
 
+    def test_the_runners_pipe_is_widened_for_large_outputs(self):
+        read_end, write_end = os.pipe()
+        try:
+            channel.widen(write_end)
+            # F_GETPIPE_SZ (1032): the buffer the kernel gave, at least what was asked on a default host.
+            import fcntl
+            self.assertGreaterEqual(fcntl.fcntl(read_end, getattr(fcntl, "F_GETPIPE_SZ", 1032)), channel.PIPE_BYTES)
+        finally:
+            os.close(read_end)
+            os.close(write_end)
+
     def test_outputs_cross_as_they_are(self):
         outputs = [torch.randn(3, 5), torch.randn(4, 2).t(), torch.arange(6).reshape(2, 3),
                    torch.randn(7).to(torch.bfloat16), torch.tensor([True, False]), torch.empty(0, 4),

@@ -33,6 +33,8 @@ def main() -> int:
     import torch  # noqa: F401  (imported once, before the fork; CUDA is not initialised by the import)
     to_judge = os.pipe()
     to_runner = os.pipe()
+    from .channel import widen
+    widen(to_judge[1])
     judge_pid = os.getpid()
     runner_pid = os.fork()
     if runner_pid == 0:

@@ -9,6 +9,7 @@ straight into a tensor the judge allocated for that dtype and shape.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import io
 import json
 import math
@@ -27,6 +28,10 @@ MAX_HEADER_BYTES = 4 << 20
 # The most output one correctness trial may hand the judge. KernelBench's largest level-1 outputs are 6.4 GB; an
 # output over this is reported as a mismatch the judge could not check, never as correct.
 MAX_OUTPUT_BYTES = 16 << 30
+# The runner-to-judge pipe's buffer. Outputs cross it whole (GBs on KernelBench's largest problems); at Linux's
+# default 64 KiB every 64 KiB costs a wake-up on each side. 1 MiB is the most an unprivileged process may ask for
+# by default (/proc/sys/fs/pipe-max-size).
+PIPE_BYTES = 1 << 20
 
 
 class ChannelError(Exception):
@@ -39,6 +44,14 @@ class RunnerGone(Exception):
     def __init__(self, status: Optional[int]):
         super().__init__(f"runner gone (wait status {status})")
         self.status = status
+
+
+def widen(fd: int) -> None:
+    """Gives the pipe of `fd` a buffer of PIPE_BYTES where the host allows; the default buffer still works."""
+    try:
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except OSError:  # over pipe-max-size or the user's pipe quota
+        pass
 
 
 def _write_all(fd: int, data: Any) -> None:

@@ -82,10 +82,16 @@ public final class BenchWorker {
       int slots, String workerPrefix, Runnable onVerdict) {
     DeviceCapabilities cpu = new DeviceCapabilities("fake", EnumSet.of(Backend.CPU), 0L, null);
     Behavior<Command> working = Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      // A child per slot, not a message adapter: an actor has one adapter per message class, so every offer
+      // came back as the last slot's, which then asked again alone and the farm's concurrency decayed.
       List<ActorRef<DispatcherProtocol.WorkOffer>> offers = new ArrayList<>();
+      ActorRef<Command> self = ctx.getSelf();
       for (int i = 0; i < slots; i++) {
         int slot = i;
-        offers.add(ctx.messageAdapter(DispatcherProtocol.WorkOffer.class, o -> new Leased(o, slot)));
+        offers.add(ctx.spawn(Behaviors.<DispatcherProtocol.WorkOffer>receiveMessage(o -> {
+          self.tell(new Leased(o, slot));
+          return Behaviors.same();
+        }), "slot-" + i));
       }
       ActorRef<DispatcherProtocol.VerdictAck> acks = ctx.messageAdapter(DispatcherProtocol.VerdictAck.class,
           Acked::new);

@@ -62,4 +62,23 @@ class BenchWorkerTest {
     assertEquals(Status.CORRECT, report.verdict().status());
     assertEquals("busy-0", dispatcher.expectMessageClass(DispatcherProtocol.RequestWork.class).workerId());
   }
+
+  @Test
+  void eachSlotAsksAgainUnderItsOwnNameAfterItsOwnOffer() {
+    TestProbe<DispatcherProtocol.Command> dispatcher = kit.createTestProbe();
+    kit.spawn(BenchWorker.create(dispatcher.getRef(), Duration.ofMillis(10), 3, "many", () -> { }));
+    answerStatus(dispatcher);
+    List<DispatcherProtocol.RequestWork> requests = List.of(
+        dispatcher.expectMessageClass(DispatcherProtocol.RequestWork.class),
+        dispatcher.expectMessageClass(DispatcherProtocol.RequestWork.class),
+        dispatcher.expectMessageClass(DispatcherProtocol.RequestWork.class));
+    // An offer on slot 0's request must come back as slot 0's: the Dispatcher parks one request per worker id,
+    // so answering every offer as the last slot left one request standing for all of them.
+    requests.get(0).replyTo().tell(offer("lease-a"));
+    assertEquals("lease-a", dispatcher.expectMessageClass(DispatcherProtocol.ReportVerdict.class).leaseId());
+    assertEquals("many-0", dispatcher.expectMessageClass(DispatcherProtocol.RequestWork.class).workerId());
+    requests.get(1).replyTo().tell(offer("lease-b"));
+    assertEquals("lease-b", dispatcher.expectMessageClass(DispatcherProtocol.ReportVerdict.class).leaseId());
+    assertEquals("many-1", dispatcher.expectMessageClass(DispatcherProtocol.RequestWork.class).workerId());
+  }
 }

@@ -9,16 +9,21 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 import kernelfarm.coordinator.campaign.CoordinatorEntities;
+import kernelfarm.protocol.Backend;
 import kernelfarm.protocol.Candidate;
 import kernelfarm.protocol.CandidateId;
 import kernelfarm.protocol.CborSerializable;
@@ -194,6 +199,8 @@ public final class Dispatcher
     Instant leasedSince;
     Duration leased = Duration.ZERO;
     long verdicts;
+    /** What its latest request for work said it can run; empty until it asks. */
+    Set<Backend> backends = Set.of();
     /** Its latest report of what the device does; null until one comes. */
     DispatcherProtocol.DeviceReport report;
 
@@ -221,6 +228,11 @@ public final class Dispatcher
   private final Map<String, Seen> seen = new LinkedHashMap<>();
   private final Deque<Instant> recentVerdicts = new ArrayDeque<>();
   private long verdictCount;
+  /** Backends queued work needs that no worker serves, each warned of once until one does. */
+  private final Set<Backend> unservedWarned = EnumSet.noneOf(Backend.class);
+  /** Unserved at the last check: warned of only if still so at the next, so a worker that is about to ask is not. */
+  private final Set<Backend> unservedBefore = EnumSet.noneOf(Backend.class);
+  private Instant servedCheckedAt = Instant.EPOCH;
 
   private Dispatcher(ActorContext<DispatcherProtocol.Command> context, Clock clock, Duration leaseDuration,
       Settings settings, Counter leaseExpiries) {
@@ -402,11 +414,57 @@ public final class Dispatcher
   private Effect<Event, State> onRequestWork(State state, DispatcherProtocol.RequestWork request) {
     expireLeases(state);
     deviceTypes.add(request.capabilities().deviceType());
-    seen.computeIfAbsent(request.workerId(), id -> new Seen(request.capabilities().deviceType(), clock.instant()))
-        .last = clock.instant();
+    Seen worker = seen.computeIfAbsent(request.workerId(),
+        id -> new Seen(request.capabilities().deviceType(), clock.instant()));
+    worker.last = clock.instant();
+    worker.backends = request.capabilities().backends();
     parked.put(request.workerId(), request);
     offerParked(state);
+    warnIfUnserved(state);
     return Effect().none();
+  }
+
+  /** How often an idle worker beside a non-empty queue makes the Dispatcher look for work nobody can take. */
+  private static final Duration SERVED_CHECK_EVERY = Duration.ofSeconds(10);
+
+  /**
+   * A worker waits while work is queued: what is left may be for a backend no worker in the farm runs (a cuda
+   * campaign on a farm of CPU workers, say). Such a campaign would wait for ever without a word; say so, once
+   * per backend, with what the workers do serve, once two checks apart agree.
+   */
+  private void warnIfUnserved(State state) {
+    Instant now = clock.instant();
+    if (parked.isEmpty() || queue.isEmpty()
+        || Duration.between(servedCheckedAt, now).compareTo(SERVED_CHECK_EVERY) < 0) {
+      return;
+    }
+    servedCheckedAt = now;
+    Set<Backend> served = EnumSet.noneOf(Backend.class);
+    Set<String> serving = new TreeSet<>();
+    Duration gone = leaseDuration.multipliedBy(3);
+    seen.values().stream().filter(w -> Duration.between(w.last, now).compareTo(gone) <= 0).forEach(w -> {
+      served.addAll(w.backends);
+      w.backends.forEach(b -> serving.add(b.name().toLowerCase(Locale.ROOT)));
+    });
+    unservedWarned.removeAll(served);
+    Map<Backend, Integer> waiting = new EnumMap<>(Backend.class);
+    for (EntryKey key : queue) {
+      Backend backend = state.entries.get(key).candidate.backend();
+      if (!served.contains(backend)) {
+        waiting.merge(backend, 1, Integer::sum);
+      }
+    }
+    Set<Backend> before = EnumSet.copyOf(unservedBefore);
+    unservedBefore.clear();
+    unservedBefore.addAll(waiting.keySet());
+    waiting.forEach((backend, count) -> {
+      if (before.contains(backend) && unservedWarned.add(backend)) {
+        context.getLog().atWarn().addKeyValue("backend", backend.name().toLowerCase(Locale.ROOT))
+            .addKeyValue("queued", count).addKeyValue("workersServe", serving)
+            .log("queued candidates wait for a backend no worker serves: start a worker on a host with that backend "
+                + "(a GPU host for cuda and triton), or run the campaign with --backend one of the workers serves");
+      }
+    });
   }
 
   private void offerParked(State state) {

@@ -24,6 +24,7 @@ import kernelfarm.protocol.Status;
 import kernelfarm.protocol.Verdict;
 import kernelfarm.protocol.VerifySettings;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
@@ -399,6 +400,34 @@ class DispatcherTest {
     TestProbe<DispatcherProtocol.WorkOffer> cpuWorker = kit.createTestProbe();
     dispatcher.tell(new DispatcherProtocol.RequestWork("cpu-node/device-0", CPU, cpuWorker.getRef()));
     assertEquals(cpu.candidate().id(), cpuWorker.receiveMessage().candidate().id());
+    TestProbe<DispatcherProtocol.WorkOffer> gpuWorker = kit.createTestProbe();
+    dispatcher.tell(new DispatcherProtocol.RequestWork("gpu-node/device-0", H100, gpuWorker.getRef()));
+    assertEquals(cuda.candidate().id(), gpuWorker.receiveMessage().candidate().id());
+  }
+
+  @Test
+  void workNoWorkerCanRunIsWarnedOfOnceWithWhatTheWorkersServe() {
+    ManualClock clock = new ManualClock();
+    ActorRef<DispatcherProtocol.Command> dispatcher = kit.spawn(Dispatcher.create(clock, LEASE));
+    Submitted cuda = submit(dispatcher, "level1/23_Softmax", Backend.CUDA, "source-cuda");
+    TestProbe<DispatcherProtocol.WorkOffer> cpuWorker = kit.createTestProbe();
+    LoggingTestKit.warn("no worker serves").withOccurrences(0).expect(kit.system(), () -> {
+      // The first look only suspects: a GPU worker may be about to ask.
+      dispatcher.tell(new DispatcherProtocol.RequestWork("cpu-node/device-0", CPU, cpuWorker.getRef()));
+      cpuWorker.expectNoMessage(Duration.ofMillis(200));
+      return null;
+    });
+    clock.advance(Duration.ofSeconds(11));
+    LoggingTestKit.warn("no worker serves").withMessageContains("run the campaign with --backend").expect(kit.system(), () -> {
+          dispatcher.tell(new DispatcherProtocol.RequestWork("cpu-node/device-0", CPU, cpuWorker.getRef()));
+          return null;
+        });
+    clock.advance(Duration.ofSeconds(11));
+    LoggingTestKit.warn("no worker serves").withOccurrences(0).expect(kit.system(), () -> {
+      dispatcher.tell(new DispatcherProtocol.RequestWork("cpu-node/device-0", CPU, cpuWorker.getRef()));
+      cpuWorker.expectNoMessage(Duration.ofMillis(200));
+      return null;
+    });
     TestProbe<DispatcherProtocol.WorkOffer> gpuWorker = kit.createTestProbe();
     dispatcher.tell(new DispatcherProtocol.RequestWork("gpu-node/device-0", H100, gpuWorker.getRef()));
     assertEquals(cuda.candidate().id(), gpuWorker.receiveMessage().candidate().id());

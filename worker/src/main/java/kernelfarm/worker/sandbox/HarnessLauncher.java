@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.LocalDateTime;
@@ -151,16 +152,26 @@ public final class HarnessLauncher {
     Path runs = settings.workDir().resolve("runs");
     Instant cutoff = Instant.now().minus(settings.runRetention());
     int removed = 0;
+    List<Path> listed;
     try (Stream<Path> all = Files.exists(runs) ? Files.list(runs) : Stream.empty()) {
-      for (Path run : all.toList()) {
+      listed = all.toList();
+    } catch (IOException e) {
+      log.atWarn().addKeyValue("runs", runs).addKeyValue("error", e.getMessage()).log("run folder sweep failed");
+      return 0;
+    }
+    for (Path run : listed) {
+      try {
         if (!live.contains(run)
             && Files.getLastModifiedTime(run, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff)) {
           HarnessInstall.delete(run);
           removed++;
         }
+      } catch (NoSuchFileException gone) {
+        // Another launcher on the same work folder (several worker nodes of one host) swept it first.
+      } catch (IOException e) {
+        // One folder that cannot go must not keep the others: the next sweep tries it again.
+        log.atWarn().addKeyValue("run", run).addKeyValue("error", e.toString()).log("run folder not swept");
       }
-    } catch (IOException e) {
-      log.atWarn().addKeyValue("runs", runs).addKeyValue("error", e.getMessage()).log("run folder sweep failed");
     }
     return removed;
   }
