@@ -16,6 +16,7 @@ import kernelfarm.protocol.Stats;
 import kernelfarm.protocol.Status;
 import kernelfarm.protocol.Timing;
 import kernelfarm.protocol.Verdict;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -65,7 +66,9 @@ public final class BenchWorker {
 
   private enum DispatcherSilent implements Command { INSTANCE }
 
-  private record Leased(DispatcherProtocol.WorkOffer offer, int slot) implements Command {}
+  /** From a slot's child to this actor, never off the node: no serializer, and none checked for. */
+  private record Leased(DispatcherProtocol.WorkOffer offer, int slot)
+      implements Command, NoSerializationVerificationNeeded {}
 
   private record LatencyElapsed(DispatcherProtocol.WorkOffer offer, int slot) implements Command {}
 

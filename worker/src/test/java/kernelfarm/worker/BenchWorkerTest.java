@@ -2,6 +2,7 @@ package kernelfarm.worker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
 import java.util.List;
 import kernelfarm.protocol.Backend;
@@ -19,7 +20,9 @@ import org.junit.jupiter.api.TestInstance;
 /** The benchmarks' fake worker alone, a probe standing in for the Dispatcher. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class BenchWorkerTest {
-  private final ActorTestKit kit = ActorTestKit.create();
+  // Every message checked by serializing it, as in the coordinator's tests: the slots' children talk to their parent.
+  private final ActorTestKit kit = ActorTestKit.create(ConfigFactory.parseString("pekko.actor.serialize-messages = on")
+      .withFallback(ConfigFactory.load()));
   private final Problem problem = new Problem("bench/p0", 1, "p0", "# problem");
 
   @AfterAll
