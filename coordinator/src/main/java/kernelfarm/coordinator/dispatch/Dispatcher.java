@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.UUID;
 import kernelfarm.coordinator.campaign.CoordinatorEntities;
 import kernelfarm.protocol.Backend;
@@ -440,12 +439,9 @@ public final class Dispatcher
     }
     servedCheckedAt = now;
     Set<Backend> served = EnumSet.noneOf(Backend.class);
-    Set<String> serving = new TreeSet<>();
     Duration gone = leaseDuration.multipliedBy(3);
-    seen.values().stream().filter(w -> Duration.between(w.last, now).compareTo(gone) <= 0).forEach(w -> {
-      served.addAll(w.backends);
-      w.backends.forEach(b -> serving.add(b.name().toLowerCase(Locale.ROOT)));
-    });
+    seen.values().stream().filter(w -> Duration.between(w.last, now).compareTo(gone) <= 0)
+        .forEach(w -> served.addAll(w.backends));
     unservedWarned.removeAll(served);
     Map<Backend, Integer> waiting = new EnumMap<>(Backend.class);
     for (EntryKey key : queue) {
@@ -460,7 +456,8 @@ public final class Dispatcher
     waiting.forEach((backend, count) -> {
       if (before.contains(backend) && unservedWarned.add(backend)) {
         context.getLog().atWarn().addKeyValue("backend", backend.name().toLowerCase(Locale.ROOT))
-            .addKeyValue("queued", count).addKeyValue("workersServe", serving)
+            .addKeyValue("queued", count)
+            .addKeyValue("workersServe", served.stream().map(b -> b.name().toLowerCase(Locale.ROOT)).toList())
             .log("queued candidates wait for a backend no worker serves: start a worker on a host with that backend "
                 + "(a GPU host for cuda and triton), or run the campaign with --backend one of the workers serves");
       }
